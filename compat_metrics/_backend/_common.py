@@ -1,0 +1,109 @@
+"""Helpers shared by the backend modules (no version checks here)."""
+
+import warnings
+
+import tensorflow as tf
+
+from .. import runtime
+
+_WARNED = set()
+
+
+def warn_once(key, message):
+    """Emit ``message`` as a UserWarning the first time ``key`` is seen."""
+    if key not in _WARNED:
+        _WARNED.add(key)
+        warnings.warn(message, UserWarning, stacklevel=4)
+
+
+def register_serializable(cls):
+    """Make ``cls`` loadable by class name without ``custom_objects``.
+
+    Registered in ``keras.utils.get_custom_objects()``, which every Keras
+    version consults when deserialising; re-registering a redefined class
+    replaces the old entry instead of raising.
+    """
+    runtime.keras.utils.get_custom_objects()[cls.__name__] = cls
+    return cls
+
+
+def split_step_data(data):
+    """Return ``x`` from the ``data`` a ``train_step``/``test_step`` receives."""
+    if isinstance(data, (tuple, list)):
+        return data[0]
+    return data
+
+
+def install_step_hook(model, loss):
+    """Make ``model.train_step``/``test_step`` hand their ``x`` to ``loss``.
+
+    The hook runs while Keras traces the step function, so ``loss`` sees the
+    traced input tensors of the same step (Keras >= 2.2 and Keras 3).
+    """
+    hooked = getattr(model, "_compat_metrics_input_losses", None)
+    if hooked is None:
+        hooked = model._compat_metrics_input_losses = []
+        for step_name in ("train_step", "test_step"):
+            original = getattr(model, step_name)
+
+            def step(data, _original=original):
+                x = split_step_data(data)
+                for bound in model._compat_metrics_input_losses:
+                    bound._set_step_inputs(x)
+                try:
+                    return _original(data)
+                finally:
+                    for bound in model._compat_metrics_input_losses:
+                        bound._set_step_inputs(None)
+
+            object.__setattr__(model, step_name, step)
+    if loss not in hooked:
+        hooked.append(loss)
+
+
+def model_inputs(model):
+    """The symbolic inputs of a functional model: one tensor or a list."""
+    inputs = model.inputs
+    if not inputs:
+        raise ValueError(
+            "compat_metrics.InputLoss needs a model built from keras.Input tensors "
+            "(a functional or Sequential model with an input shape); {!r} has no "
+            "symbolic inputs.".format(model.name))
+    return inputs[0] if len(inputs) == 1 else list(inputs)
+
+
+def state_variable(name, dtype):
+    """A scalar non-trainable variable for a tracked loss component.
+
+    ``ON_READ``/``MEAN``: under ``tf.distribute`` every replica assigns its own
+    copy (no cross-device traffic per step); a cross-replica read averages them.
+    """
+    return tf.Variable(
+        tf.zeros((), dtype=dtype), trainable=False, name=name,
+        synchronization=tf.VariableSynchronization.ON_READ,
+        aggregation=tf.VariableAggregation.MEAN)
+
+
+def compiled_loss_objects(model):
+    """The loss objects a compiled model holds (``model.loss``, flattened)."""
+    loss = getattr(model, "loss", None)
+    if isinstance(loss, dict):
+        return list(loss.values())
+    if isinstance(loss, (list, tuple)):
+        return list(loss)
+    return [loss] if loss is not None else []
+
+
+def orders_stateful_ops(graph):
+    """Whether ``graph`` orders stateful ops by program order (a ``tf.function``).
+
+    TF1-style graphs (TF 1.15, eager disabled, the Keras graph of TF 2.0/2.1
+    with ``experimental_run_tf_function=False``) do not: reads and writes of a
+    variable in one ``session.run`` are ordered only by explicit dependencies.
+    """
+    return bool(getattr(graph, "_add_control_dependencies", False))
+
+
+def as_operation(op_or_tensor):
+    """The ``tf.Operation`` behind an assign result (op in some versions, tensor in others)."""
+    return getattr(op_or_tensor, "op", op_or_tensor)

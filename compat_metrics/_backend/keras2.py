@@ -1,0 +1,119 @@
+"""Keras 2: ``tf.keras`` in TF 2.0-2.15, and the ``tf_keras`` package.
+
+Differences inside this family, all handled here:
+- TF 2.0/2.1 honour ``compile(experimental_run_tf_function=False)``; it is the
+  only way a loss can close over the model's symbolic inputs there.
+- TF >= 2.2 pops the flag and always runs ``tf.function``; input-dependent
+  losses get their inputs from a ``train_step``/``test_step`` hook instead.
+- With eager execution disabled (``tf.compat.v1.disable_v2_behavior()``) this
+  is graph mode, exactly as on TF 1.15.
+"""
+
+import importlib
+
+import tensorflow as tf
+
+from .. import runtime
+from ._common import (compiled_loss_objects, install_step_hook, model_inputs, register_serializable,  # noqa: F401
+                      state_variable, warn_once)
+
+keras = runtime.keras
+Loss = keras.losses.Loss
+Metric = keras.metrics.Metric
+
+RUN_TF_FUNCTION_FLAG = "experimental_run_tf_function"
+HONOURS_RUN_TF_FUNCTION = runtime.TF_VERSION < runtime.Version("2.2")
+HAS_TRAIN_STEP = not HONOURS_RUN_TF_FUNCTION
+_backend_module = importlib.import_module(keras.backend.variable.__module__)
+
+MECHANISMS = {
+    "graph_mode": "supported (Keras 2)",
+    "loss_components": "control dependency on a variable assignment",
+    RUN_TF_FUNCTION_FLAG: ("kept (TF 2.0/2.1 honour it)" if HONOURS_RUN_TF_FUNCTION
+                           else "dropped with a warning (TF >= 2.2 ignores it)"),
+    "input_loss": ("closure over model.inputs with experimental_run_tf_function=False"
+                   if HONOURS_RUN_TF_FUNCTION else "train_step/test_step input hook"),
+    "reset": "reset_states (reset_state too from TF 2.5)",
+}
+
+
+def add_weight(layer, name, shape=(), initializer="zeros", dtype=None, aggregation="sum"):
+    """``Layer.add_weight`` with keywords only (Keras 2 takes ``name`` first)."""
+    return layer.add_weight(
+        name=name, shape=shape, initializer=initializer, dtype=dtype,
+        aggregation=getattr(tf.VariableAggregation, aggregation.upper()))
+
+
+def new_state_variable(name, dtype):
+    """Create a tracked-component variable; in graph mode Keras initialises it."""
+    if runtime.in_graph_mode():
+        variable = tf.compat.v1.Variable(
+            tf.zeros((), dtype=dtype), trainable=False, name=name, use_resource=True,
+            synchronization=tf.VariableSynchronization.ON_READ,
+            aggregation=tf.VariableAggregation.MEAN)
+        # Keras's session only initialises variables it knows of, including
+        # after keras.backend.clear_session().
+        _backend_module.track_variable(variable)
+        return variable
+    return state_variable(name, dtype)
+
+
+def compile_kwargs(kwargs, input_losses):
+    """Return the ``compile`` keyword arguments this Keras accepts."""
+    kwargs = dict(kwargs)
+    if HONOURS_RUN_TF_FUNCTION:
+        if input_losses and not runtime.in_graph_mode():
+            if kwargs.get(RUN_TF_FUNCTION_FLAG, False):
+                warn_once("etf-forced", "compat_metrics: experimental_run_tf_function=True "
+                          "replaced by False: on TF {} a loss that uses the model's inputs "
+                          "only runs without tf.function.".format(runtime.TF_VERSION))
+            kwargs[RUN_TF_FUNCTION_FLAG] = False
+        return kwargs
+    if RUN_TF_FUNCTION_FLAG in kwargs:
+        kwargs.pop(RUN_TF_FUNCTION_FLAG)
+        warn_once("etf-dropped", "compat_metrics: dropped experimental_run_tf_function: "
+                  "TF {} ignores it (since TF 2.2 Keras always runs training in "
+                  "tf.function).".format(runtime.TF_VERSION))
+    return kwargs
+
+
+def bind_input_loss(model, loss):
+    """Give ``loss`` access to the inputs of each step of ``model``."""
+    if runtime.in_graph_mode() or HONOURS_RUN_TF_FUNCTION:
+        inputs = model_inputs(model)
+        loss._set_inputs_source(lambda: inputs)
+    else:
+        install_step_hook(model, loss)
+        loss._set_inputs_source(None)
+
+
+def load_model(path, compile_fn):
+    """Load a model saved by Keras; re-bind input losses through ``compile_fn``."""
+    if runtime.in_graph_mode() or HONOURS_RUN_TF_FUNCTION:
+        # Keras compiles while loading and, in graph mode, builds the loss at
+        # once, before the loss could be given the model's inputs: compile here.
+        model = keras.models.load_model(path, compile=False)
+        compile_args = _saved_compile_args(path)
+        if compile_args is not None:
+            compile_fn(model, **compile_args)
+        return model
+    model = keras.models.load_model(path)
+    return model
+
+
+def _saved_compile_args(path):
+    import json
+
+    import h5py
+    with h5py.File(path, "r") as f:
+        raw = f.attrs.get("training_config")
+    if raw is None:
+        return None
+    if isinstance(raw, bytes):
+        raw = raw.decode("utf-8")
+    package = keras.models.load_model.__module__.rsplit(".", 1)[0]
+    try:
+        saving_utils = importlib.import_module(package + ".saving_utils")
+    except ImportError:
+        saving_utils = importlib.import_module(package + ".legacy.saving_utils")
+    return saving_utils.compile_args_from_training_config(json.loads(raw))

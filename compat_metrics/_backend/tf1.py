@@ -1,0 +1,27 @@
+"""TF 1.15: Keras 2 in graph mode, ``tf.Session``.
+
+Same surface as :mod:`keras2`; differences: ``experimental_run_tf_function``
+is accepted by ``compile`` and kept, input-dependent losses always close over
+the model's symbolic inputs, and ``tf.keras.utils.register_keras_serializable``
+does not exist (registration goes through ``get_custom_objects``).
+"""
+
+from .keras2 import (Loss, Metric, add_weight, bind_input_loss,  # noqa: F401
+                     compiled_loss_objects, keras, load_model, new_state_variable,
+                     register_serializable, RUN_TF_FUNCTION_FLAG)
+
+HONOURS_RUN_TF_FUNCTION = True
+HAS_TRAIN_STEP = False
+
+MECHANISMS = {
+    "graph_mode": "always (TF 1.15)",
+    "loss_components": "control dependency on a variable assignment",
+    RUN_TF_FUNCTION_FLAG: "kept (accepted by TF 1.15 compile)",
+    "input_loss": "closure over model.inputs (graph mode)",
+    "reset": "reset_states",
+}
+
+
+def compile_kwargs(kwargs, input_losses):
+    """TF 1.15 accepts every argument old code passes: returned unchanged."""
+    return dict(kwargs)

@@ -1,0 +1,322 @@
+"""Loss-component extraction: record parts of a loss, read them as metrics.
+
+A composite loss calls ``track(name, value)`` on each part. The value is
+assigned to a non-trainable variable and the returned tensor carries a control
+dependency on that assignment, so the assignment runs whenever the loss runs:
+in a TF1 ``Session``, inside ``tf.function`` and eagerly. Metrics from
+``metric(name)`` read the variable; nothing is recomputed.
+
+Version notes:
+- TF 1.15 Keras builds metrics *before* the loss. The metric's read is gated
+  on a no-op that the assignment is attached to once the loss is built, so the
+  read always follows the write in the same ``session.run``.
+- TF1 Keras initialises only variables it knows; component variables are
+  registered with the Keras session, including after ``clear_session()``.
+- Under ``tf.distribute`` each replica writes its own copy (``ON_READ``);
+  metrics weight each replica's value by its batch size, as Keras does for
+  the loss; reading the variable across replicas gives the replica mean.
+"""
+
+import weakref
+
+import tensorflow as tf
+
+from . import runtime
+from ._backend import impl
+from ._backend._common import as_operation, orders_stateful_ops
+
+__all__ = ["ComponentTracker", "ComponentLoss", "ComponentMetric"]
+
+REDUCTIONS = ("mean", "last")
+
+# Live trackers by name, so a ComponentMetric loaded from a saved model finds
+# the loss that was loaded with it.
+_TRACKERS = weakref.WeakValueDictionary()
+
+
+def _current_graph():
+    return tf.compat.v1.get_default_graph()
+
+
+class ComponentTracker(object):
+    """Records named scalar parts of a loss into variables; serves metrics on them.
+
+    Use it directly from a plain loss function, or through
+    :class:`ComponentLoss`, which owns one.
+
+    Args:
+        components: names of the components, declared up front (optional).
+            When given, ``metrics()`` works before the loss first runs and
+            ``track`` rejects other names.
+        name: prefix of the variable names, and the key by which metrics loaded
+            from a saved model find this tracker.
+        dtype: dtype of the stored values.
+
+    Example:
+        >>> tracker = ComponentTracker(("ce", "reg"))
+        >>> def loss_fn(y_true, y_pred):
+        ...     ce = tf.reduce_mean(tf.square(y_true - y_pred))
+        ...     return tracker.track("ce", ce) + tracker.track("reg", 0.1 * ce)
+        >>> model.compile("adam", loss=loss_fn, metrics=tracker.metrics())
+    """
+
+    def __init__(self, components=None, name="components", dtype="float32"):
+        runtime.check_graph_mode_supported("compat_metrics.ComponentTracker")
+        self.name = name
+        self.dtype = tf.as_dtype(dtype)
+        self._declared = self._validate_names(components) if components else None
+        self._eager_variables = {}
+        self._graph_variables = weakref.WeakKeyDictionary()
+        self._assign_ops = weakref.WeakKeyDictionary()
+        self._pending_reads = weakref.WeakKeyDictionary()
+        self._tracked = []
+        _TRACKERS[name] = self
+        for component in self._declared or ():
+            self.variable(component)
+
+    @staticmethod
+    def _validate_names(components):
+        if isinstance(components, str):
+            raise TypeError("components must be a sequence of names, got the string {!r}; "
+                            "write ({!r},)".format(components, components))
+        names = tuple(components)
+        for component in names:
+            if not isinstance(component, str) or not component:
+                raise TypeError("component names must be non-empty strings, got {!r}".format(component))
+        if len(set(names)) != len(names):
+            raise ValueError("component names must be unique, got {}".format(list(names)))
+        return names
+
+    @property
+    def components(self):
+        """Declared component names, else the names tracked so far."""
+        return self._declared if self._declared is not None else tuple(self._tracked)
+
+    def _check_declared(self, component):
+        if self._declared is not None and component not in self._declared:
+            raise ValueError(
+                "{!r} tracks unknown component {!r}: declared components are {}. Declare it "
+                "in components=... or fix the name.".format(self.name, component, list(self._declared)))
+
+    def _variables(self):
+        with tf.init_scope():
+            if tf.executing_eagerly():
+                return self._eager_variables
+            graph = _current_graph()
+        return self._graph_variables.setdefault(graph, {})
+
+    def variable(self, component):
+        """The variable holding ``component`` (in the current graph in TF1 graph mode)."""
+        self._check_declared(component)
+        variables = self._variables()
+        variable = variables.get(component)
+        if variable is None:
+            with tf.init_scope():
+                variable = impl.new_state_variable("{}_{}".format(self.name, component), self.dtype)
+            variables[component] = variable
+        return variable
+
+    def track(self, component, value):
+        """Store scalar ``value`` as ``component``; return ``value`` depending on the store.
+
+        Args:
+            component: the component's name.
+            value: a scalar tensor (reduce it first).
+
+        Returns:
+            A tensor equal to ``value`` with a control dependency on the
+            assignment: use it in the returned loss so the assignment runs.
+        """
+        runtime.check_graph_mode_supported("compat_metrics.ComponentTracker.track")
+        if not isinstance(component, str):
+            raise TypeError("component name must be a string, got {!r}".format(component))
+        variable = self.variable(component)
+        value = tf.convert_to_tensor(value)
+        if value.shape.ndims not in (None, 0):
+            raise ValueError("track({!r}, value): value must be a scalar, got shape {}; reduce it "
+                             "first (e.g. tf.reduce_mean).".format(component, value.shape))
+        if component not in self._tracked:
+            self._tracked.append(component)
+        assign = variable.assign(tf.cast(value, self.dtype), read_value=False)
+        if tf.executing_eagerly():
+            return value
+        assign = as_operation(assign)
+        graph = _current_graph()
+        self._assign_ops.setdefault(graph, {})[component] = assign
+        for gate in self._pending_reads.get(graph, {}).pop(component, []):
+            gate._add_control_input(assign)  # a metric built before the loss (TF1 Keras)
+        if runtime.in_graph_mode():
+            tf.compat.v1.add_to_collection(tf.compat.v1.GraphKeys.UPDATE_OPS, assign)
+        with tf.control_dependencies([assign]):
+            return tf.identity(value)
+
+    def update_ops(self):
+        """Assignments built in the current graph (for raw TF1 loops).
+
+        Keras fetches the loss, so the assignments run. A raw
+        ``sess.run(optimizer.minimize(loss))`` fetches only the train op,
+        whose gradients need not run the assignment (tensorflow#9179): group
+        these with it, or use the ``UPDATE_OPS`` collection they are added to.
+        """
+        return list(self._assign_ops.get(_current_graph(), {}).values())
+
+    def _check_known(self, component):
+        self._check_declared(component)
+        if self._tracked and component not in self._tracked:
+            raise ValueError(
+                "metric {!r} reads component {!r}, which {!r} never tracked; tracked components "
+                "are {}.".format(component, component, self.name, self._tracked))
+
+    def read(self, component):
+        """The stored value of ``component``, ordered after this step's assignment."""
+        self._check_known(component)
+        variable = self.variable(component)
+        if tf.executing_eagerly():
+            return tf.identity(variable.read_value())
+        graph = _current_graph()
+        if orders_stateful_ops(graph):
+            # tf.function: reads follow the loss's assignment in program order.
+            return tf.identity(variable.read_value())
+        assign = self._assign_ops.get(graph, {}).get(component)
+        if assign is None:
+            assign = tf.no_op(name="{}_{}_read_gate".format(self.name, component))
+            self._pending_reads.setdefault(graph, {}).setdefault(component, []).append(assign)
+        with tf.control_dependencies([assign]):
+            return tf.identity(variable.read_value())
+
+    def metric(self, component, reduction="mean", name=None):
+        """A Keras metric reading ``component``; see :class:`ComponentMetric`."""
+        self._check_declared(component)
+        return ComponentMetric(self, component, reduction=reduction, name=name)
+
+    def metrics(self, reduction="mean"):
+        """One metric per declared (or already tracked) component."""
+        if not self.components:
+            raise ValueError(
+                "{!r} has no components yet: declare them (components=(...) or a class attribute) "
+                "to get metrics() before the loss runs, or use metric(name).".format(self.name))
+        return [self.metric(component, reduction=reduction) for component in self.components]
+
+
+@impl.register_serializable
+class ComponentMetric(impl.Metric):
+    """Reads a tracked loss component; never recomputes it.
+
+    Args:
+        tracker: name of the :class:`ComponentTracker` (or :class:`ComponentLoss`).
+        component: the component to read.
+        reduction: ``"mean"`` (default): per-batch values averaged over the
+            epoch, weighted by batch size, exactly as Keras reports the loss, so
+            a component that is the whole loss reads the same as ``loss``;
+            ``"last"``: the value of the last batch (the seed's reading).
+        name: metric name, by default the component name.
+    """
+
+    def __init__(self, tracker, component, reduction="mean", name=None, dtype=None, **kwargs):
+        if reduction not in REDUCTIONS:
+            raise ValueError("Invalid `reduction` {!r}: expected one of {}".format(reduction, REDUCTIONS))
+        super(ComponentMetric, self).__init__(name=name or component, dtype=dtype or "float32", **kwargs)
+        self.tracker_name = tracker if isinstance(tracker, str) else tracker.name
+        self.component = component
+        self.reduction = reduction
+        self._tracker = None if isinstance(tracker, str) else tracker
+        if reduction == "mean":
+            self.total = impl.add_weight(self, "total", dtype=self.dtype)
+            self.count = impl.add_weight(self, "count", dtype=self.dtype)
+        else:
+            self.last = impl.add_weight(self, "last", dtype=self.dtype, aggregation="mean")
+
+    def _find_tracker(self):
+        if self._tracker is None:
+            self._tracker = _TRACKERS.get(self.tracker_name)
+            if self._tracker is None:
+                raise ValueError(
+                    "metric {!r} reads component {!r} of {!r}, but no ComponentLoss or ComponentTracker "
+                    "of that name exists.".format(self.name, self.component, self.tracker_name))
+        return self._tracker
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        value = tf.cast(self._find_tracker().read(self.component), self.dtype)
+        if self.reduction == "last":
+            return self.last.assign(value)
+        batch = tf.cast(tf.shape(tf.nest.flatten(y_pred)[0])[0], self.dtype)
+        with tf.control_dependencies([self.total.assign_add(value * batch)]):
+            return self.count.assign_add(batch)
+
+    def result(self):
+        if self.reduction == "last":
+            return tf.identity(self.last)
+        return tf.math.divide_no_nan(self.total, self.count)
+
+    def reset_states(self):
+        """Zero the state (Keras 2 name; ``reset_state`` is the Keras 3 name)."""
+        for variable in self.variables:
+            variable.assign(tf.zeros_like(variable))
+
+    def reset_state(self):
+        self.reset_states()
+
+    def get_config(self):
+        config = super(ComponentMetric, self).get_config()
+        config.update(tracker=self.tracker_name, component=self.component, reduction=self.reduction)
+        return config
+
+
+@impl.register_serializable
+class ComponentLoss(impl.Loss):
+    """A Keras ``Loss`` whose ``call`` records its parts with ``self.track``.
+
+    Subclass it and implement ``call(y_true, y_pred)``; declare components as a
+    class attribute ``components = ("ce", "reg")`` or with
+    ``MyLoss(components=...)``. ``metric(name)``, ``metrics()``,
+    ``variable(name)`` and ``update_ops()`` are those of its
+    :class:`ComponentTracker`. Subclasses are registered for loading by class
+    name, so saved models load without ``custom_objects``.
+
+    Example:
+        >>> class MyLoss(ComponentLoss):
+        ...     components = ("ce", "reg")
+        ...     def call(self, y_true, y_pred):
+        ...         ce = tf.reduce_mean(tf.keras.losses.mse(y_true, y_pred))
+        ...         reg = 0.01 * tf.reduce_mean(tf.square(y_pred))
+        ...         return self.track("ce", ce) + self.track("reg", reg)
+        >>> loss = MyLoss()
+        >>> model.compile("adam", loss=loss, metrics=loss.metrics())
+    """
+
+    components = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        impl.register_serializable(cls)
+
+    def __init__(self, components=None, name=None, **kwargs):
+        name = name or type(self).__name__
+        super(ComponentLoss, self).__init__(name=name, **kwargs)
+        self.tracker = ComponentTracker(components or type(self).components, name=name)
+
+    def track(self, component, value):
+        """See :meth:`ComponentTracker.track`."""
+        return self.tracker.track(component, value)
+
+    def metric(self, component, reduction="mean", name=None):
+        """See :meth:`ComponentTracker.metric`."""
+        return self.tracker.metric(component, reduction=reduction, name=name)
+
+    def metrics(self, reduction="mean"):
+        """See :meth:`ComponentTracker.metrics`."""
+        return self.tracker.metrics(reduction=reduction)
+
+    def variable(self, component):
+        """See :meth:`ComponentTracker.variable`."""
+        return self.tracker.variable(component)
+
+    def update_ops(self):
+        """See :meth:`ComponentTracker.update_ops`."""
+        return self.tracker.update_ops()
+
+    def get_config(self):
+        config = super(ComponentLoss, self).get_config()
+        if self.tracker._declared is not None and type(self).components is None:
+            config["components"] = list(self.tracker._declared)
+        return config

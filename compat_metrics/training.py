@@ -1,0 +1,63 @@
+"""``compile`` and ``load_model`` that behave the same on every version.
+
+- ``experimental_run_tf_function``: kept where TF honours it (1.15 accepts
+  it; 2.0/2.1 change code path), dropped with a one-time warning where it is
+  ignored (TF 2.2-2.15, ``tf_keras``) or raises ``TypeError`` (Keras 3).
+- Input-dependent losses (:class:`compat_metrics.InputLoss`) are bound to the
+  model, and ``experimental_run_tf_function=False`` is set where TF 2.0/2.1
+  need it.
+"""
+
+from . import runtime
+from ._backend import impl
+from .input_loss import InputLoss
+
+__all__ = ["compile_kwargs", "compile", "load_model"]
+
+
+def _input_losses(loss):
+    if isinstance(loss, dict):
+        loss = list(loss.values())
+    if not isinstance(loss, (list, tuple)):
+        loss = [loss]
+    return [item for item in loss if isinstance(item, InputLoss)]
+
+
+def compile_kwargs(**kwargs):
+    """Return the keyword arguments this TF's ``Model.compile`` accepts.
+
+    Pass what old code passed; e.g. ``experimental_run_tf_function`` is kept on
+    TF 1.15/2.0/2.1 and dropped, with one warning per process, elsewhere.
+    """
+    return impl.compile_kwargs(kwargs, input_losses=bool(_input_losses(kwargs.get("loss"))))
+
+
+def compile(model, **kwargs):  # noqa: A001 - mirrors Model.compile
+    """Call ``model.compile`` with :func:`compile_kwargs` and bind input losses.
+
+    Returns:
+        ``model``, compiled.
+
+    Raises:
+        GraphModeNotSupportedError: eager execution is disabled on Keras 3.
+    """
+    runtime.check_graph_mode_supported("compat_metrics.compile")
+    for loss in _input_losses(kwargs.get("loss")):
+        impl.bind_input_loss(model, loss)
+    model.compile(**compile_kwargs(**kwargs))
+    return model
+
+
+def load_model(path):
+    """Load a model saved with ``model.save``, without ``custom_objects``.
+
+    The library's losses and metrics, and user subclasses of them, are
+    registered by class name. Input losses are bound to the loaded model; in
+    graph mode (TF 1.15, TF 2.0/2.1) the model is compiled here from its saved
+    training config, since Keras would build the loss before it could be bound.
+    """
+    model = impl.load_model(path, compile)
+    for loss in impl.compiled_loss_objects(model):
+        if isinstance(loss, InputLoss) and not loss._bound:
+            impl.bind_input_loss(model, loss)
+    return model
