@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from . import runtime
 from ._backend import impl
-from ._backend._common import as_operation, orders_stateful_ops
+from ._backend._common import as_operation, explicit_ordering_graph
 
 __all__ = ["ComponentTracker", "ComponentLoss", "ComponentMetric"]
 
@@ -142,11 +142,12 @@ class ComponentTracker(object):
             return value
         assign = as_operation(assign)
         graph = _current_graph()
-        self._assign_ops.setdefault(graph, {})[component] = assign
-        for gate in self._pending_reads.get(graph, {}).pop(component, []):
-            gate._add_control_input(assign)  # a metric built before the loss (TF1 Keras)
-        if runtime.in_graph_mode():
-            tf.compat.v1.add_to_collection(tf.compat.v1.GraphKeys.UPDATE_OPS, assign)
+        if explicit_ordering_graph(graph) is graph:
+            self._assign_ops.setdefault(graph, {})[component] = assign
+            for gate in self._pending_reads.get(graph, {}).pop(component, []):
+                gate._add_control_input(assign)  # a metric built before the loss (TF1 Keras)
+            if runtime.in_graph_mode():
+                tf.compat.v1.add_to_collection(tf.compat.v1.GraphKeys.UPDATE_OPS, assign)
         with tf.control_dependencies([assign]):
             return tf.identity(value)
 
@@ -171,17 +172,18 @@ class ComponentTracker(object):
         """The stored value of ``component``, ordered after this step's assignment."""
         self._check_known(component)
         variable = self.variable(component)
-        if tf.executing_eagerly():
+        root = None if tf.executing_eagerly() else explicit_ordering_graph(_current_graph())
+        if root is None:
+            # Eager, or tf.function: reads follow the loss's write in program order.
             return tf.identity(variable.read_value())
-        graph = _current_graph()
-        if orders_stateful_ops(graph):
-            # tf.function: reads follow the loss's assignment in program order.
-            return tf.identity(variable.read_value())
-        assign = self._assign_ops.get(graph, {}).get(component)
-        if assign is None:
-            assign = tf.no_op(name="{}_{}_read_gate".format(self.name, component))
-            self._pending_reads.setdefault(graph, {}).setdefault(component, []).append(assign)
-        with tf.control_dependencies([assign]):
+        dependency = self._assign_ops.get(root, {}).get(component)
+        if dependency is None:
+            # TF1 Keras builds metrics before the loss: gate the read on a no-op
+            # that track() attaches the assignment to.
+            with root.as_default(), root.control_dependencies(None):
+                dependency = tf.no_op(name="{}_{}_read_gate".format(self.name, component))
+            self._pending_reads.setdefault(root, {}).setdefault(component, []).append(dependency)
+        with tf.control_dependencies([dependency]):
             return tf.identity(variable.read_value())
 
     def metric(self, component, reduction="mean", name=None):
@@ -219,7 +221,7 @@ class ComponentMetric(impl.Metric):
         self.tracker_name = tracker if isinstance(tracker, str) else tracker.name
         self.component = component
         self.reduction = reduction
-        self._tracker = None if isinstance(tracker, str) else tracker
+        self._source_tracker = None if isinstance(tracker, str) else tracker
         if reduction == "mean":
             self.total = impl.add_weight(self, "total", dtype=self.dtype)
             self.count = impl.add_weight(self, "count", dtype=self.dtype)
@@ -227,13 +229,13 @@ class ComponentMetric(impl.Metric):
             self.last = impl.add_weight(self, "last", dtype=self.dtype, aggregation="mean")
 
     def _find_tracker(self):
-        if self._tracker is None:
-            self._tracker = _TRACKERS.get(self.tracker_name)
-            if self._tracker is None:
+        if self._source_tracker is None:
+            self._source_tracker = _TRACKERS.get(self.tracker_name)
+            if self._source_tracker is None:
                 raise ValueError(
                     "metric {!r} reads component {!r} of {!r}, but no ComponentLoss or ComponentTracker "
                     "of that name exists.".format(self.name, self.component, self.tracker_name))
-        return self._tracker
+        return self._source_tracker
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         value = tf.cast(self._find_tracker().read(self.component), self.dtype)
@@ -247,14 +249,6 @@ class ComponentMetric(impl.Metric):
         if self.reduction == "last":
             return tf.identity(self.last)
         return tf.math.divide_no_nan(self.total, self.count)
-
-    def reset_states(self):
-        """Zero the state (Keras 2 name; ``reset_state`` is the Keras 3 name)."""
-        for variable in self.variables:
-            variable.assign(tf.zeros_like(variable))
-
-    def reset_state(self):
-        self.reset_states()
 
     def get_config(self):
         config = super(ComponentMetric, self).get_config()

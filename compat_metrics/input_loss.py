@@ -20,8 +20,6 @@ from ._backend import impl
 
 __all__ = ["InputLoss"]
 
-_REDUCTIONS = ("sum_over_batch_size", "sum", "none")
-
 
 @impl.register_serializable
 class InputLoss(impl.Loss):
@@ -29,25 +27,25 @@ class InputLoss(impl.Loss):
 
     Subclass it and implement ``call(self, inputs, y_true, y_pred)``; ``inputs``
     is one tensor for a single-input model, else a list in ``model.inputs``
-    order. Compile with :func:`compat_metrics.compile`. Constructor arguments
-    must be returned by ``get_config`` to survive save/load, as for any Keras
-    loss.
+    order. Keras's own ``Loss`` machinery (``reduction``, ``sample_weight``)
+    applies to what it returns. Compile with :func:`compat_metrics.compile`.
+    Constructor arguments must be returned by ``get_config`` to survive
+    save/load, as for any Keras loss.
 
-    Args:
-        reduction: ``"sum_over_batch_size"`` (default), ``"sum"`` or ``"none"``,
-            applied to what ``call`` returns, after ``sample_weight``.
-        name: the loss name.
+    Keras calls ``loss.call(y_true, y_pred)`` (TF 1.15/2.x Keras 2 call it
+    directly, not only through ``__call__``): each subclass's three-argument
+    ``call`` is kept as ``call_with_inputs`` and ``call`` supplies the inputs.
     """
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        if "call" in cls.__dict__:
+            cls.call_with_inputs = cls.__dict__["call"]
+            cls.call = InputLoss.call
         impl.register_serializable(cls)
 
-    def __init__(self, reduction="sum_over_batch_size", name=None, **kwargs):
-        if reduction not in _REDUCTIONS:
-            raise ValueError("Invalid `reduction` {!r}: expected one of {}".format(reduction, _REDUCTIONS))
+    def __init__(self, name=None, **kwargs):
         super(InputLoss, self).__init__(name=name or type(self).__name__, **kwargs)
-        self.input_reduction = reduction
         self._inputs_source = None
         self._bound = False
         self._step_inputs = None
@@ -69,30 +67,11 @@ class InputLoss(impl.Loss):
             "compat_metrics.compile(model, loss=...) and load saved models with "
             "compat_metrics.load_model(path).".format(type(self).__name__))
 
-    def call(self, inputs, y_true, y_pred):
-        """Return the per-sample (or scalar) loss for ``inputs``, ``y_true``, ``y_pred``."""
+    def call_with_inputs(self, inputs, y_true, y_pred):
+        """Return the per-sample (or scalar) loss; subclasses implement it as ``call``."""
         raise NotImplementedError("{} must implement call(self, inputs, y_true, y_pred)"
                                   .format(type(self).__name__))
 
-    def __call__(self, y_true, y_pred, sample_weight=None):
-        with tf.name_scope(self.name):
-            losses = tf.convert_to_tensor(self.call(self._current_inputs(), y_true, y_pred))
-            losses = tf.cast(losses, tf.float32)
-            if sample_weight is not None:
-                sample_weight = tf.cast(sample_weight, losses.dtype)
-                if losses.shape.ndims is not None and losses.shape.ndims > 0:
-                    while sample_weight.shape.ndims is not None and sample_weight.shape.ndims > losses.shape.ndims:
-                        sample_weight = tf.squeeze(sample_weight, -1)
-                losses = losses * sample_weight
-            if self.input_reduction == "none":
-                return losses
-            total = tf.reduce_sum(losses)
-            if self.input_reduction == "sum":
-                return total
-            return total / tf.cast(tf.size(losses), losses.dtype)
-
-    def get_config(self):
-        config = super(InputLoss, self).get_config()
-        config.pop("reduction", None)
-        config["reduction"] = self.input_reduction
-        return config
+    def call(self, y_true, y_pred):
+        """Keras's two-argument ``call``: adds the current inputs."""
+        return self.call_with_inputs(self._current_inputs(), y_true, y_pred)

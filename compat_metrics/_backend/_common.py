@@ -104,6 +104,24 @@ def orders_stateful_ops(graph):
     return bool(getattr(graph, "_add_control_dependencies", False))
 
 
+def explicit_ordering_graph(graph):
+    """The graph in which a variable write and a later read need explicit ordering.
+
+    Walks out of ``tf.function`` graphs (which order stateful ops themselves)
+    to the first TF1-style graph: the TF 1.15 / eager-disabled graph, or the
+    Keras graph of TF 2.0/2.1's ``experimental_run_tf_function=False`` path.
+    Returns None when the outermost context is eager (a TF 2.x ``tf.function``
+    or eager code: program order already holds).
+    """
+    while orders_stateful_ops(graph) and getattr(graph, "outer_graph", None) is not None:
+        graph = graph.outer_graph
+    if orders_stateful_ops(graph):
+        return None
+    if runtime.in_graph_mode() or getattr(graph, "outer_graph", None) is not None:
+        return graph
+    return None
+
+
 def as_operation(op_or_tensor):
     """The ``tf.Operation`` behind an assign result (op in some versions, tensor in others)."""
     return getattr(op_or_tensor, "op", op_or_tensor)
