@@ -27,36 +27,52 @@ def register_serializable(cls):
     return cls
 
 
-def split_step_data(data):
-    """Return ``x`` from the ``data`` a ``train_step``/``test_step`` receives."""
+def _x_of_step(data):
+    """``x`` from the ``data`` a ``train_step``/``test_step`` receives."""
     if isinstance(data, (tuple, list)):
         return data[0]
     return data
 
 
-def install_step_hook(model, loss):
-    """Make ``model.train_step``/``test_step`` hand their ``x`` to ``loss``.
+def _x_of_compute_loss(*args, **kwargs):
+    """``x`` from the arguments of ``Model.compute_loss(x, y, y_pred, ...)``."""
+    return kwargs["x"] if "x" in kwargs else (args[0] if args else None)
 
-    The hook runs while Keras traces the step function, so ``loss`` sees the
-    traced input tensors of the same step (Keras >= 2.2 and Keras 3).
+
+HOOKS = {
+    "train_step": _x_of_step,
+    "test_step": _x_of_step,
+    "compute_loss": _x_of_compute_loss,
+}
+
+
+def install_input_hook(model, loss, methods):
+    """Make ``model``'s ``methods`` hand the batch's ``x`` to ``loss``.
+
+    The hook runs while Keras traces the step, so ``loss`` sees the traced
+    input tensors of the same step. Keras 2 (TF >= 2.2) hooks
+    ``train_step``/``test_step``; Keras 3 hooks ``compute_loss``, which it
+    also calls outside any step to build the model symbolically.
     """
-    hooked = getattr(model, "_compat_metrics_input_losses", None)
+    hooked = model.__dict__.get("_compat_metrics_input_losses")
     if hooked is None:
-        hooked = model._compat_metrics_input_losses = []
-        for step_name in ("train_step", "test_step"):
-            original = getattr(model, step_name)
+        hooked = []
+        object.__setattr__(model, "_compat_metrics_input_losses", hooked)
+        for method_name in methods:
+            original = getattr(model, method_name)
+            x_of = HOOKS[method_name]
 
-            def step(data, _original=original):
-                x = split_step_data(data)
-                for bound in model._compat_metrics_input_losses:
+            def hooked_method(*args, _original=original, _x_of=x_of, **kwargs):
+                x = _x_of(*args, **kwargs)
+                for bound in hooked:
                     bound._set_step_inputs(x)
                 try:
-                    return _original(data)
+                    return _original(*args, **kwargs)
                 finally:
-                    for bound in model._compat_metrics_input_losses:
+                    for bound in hooked:
                         bound._set_step_inputs(None)
 
-            object.__setattr__(model, step_name, step)
+            object.__setattr__(model, method_name, hooked_method)
     if loss not in hooked:
         hooked.append(loss)
 

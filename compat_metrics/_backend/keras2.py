@@ -14,7 +14,7 @@ import importlib
 import tensorflow as tf
 
 from .. import runtime
-from ._common import (compiled_loss_objects, install_step_hook, model_inputs, register_serializable,  # noqa: F401
+from ._common import (compiled_loss_objects, install_input_hook, model_inputs, register_serializable,  # noqa: F401
                       state_variable, warn_once)
 
 keras = runtime.keras
@@ -83,7 +83,7 @@ def bind_input_loss(model, loss):
         inputs = model_inputs(model)
         loss._set_inputs_source(lambda: inputs)
     else:
-        install_step_hook(model, loss)
+        install_input_hook(model, loss, ("train_step", "test_step"))
         loss._set_inputs_source(None)
 
 

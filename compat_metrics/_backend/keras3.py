@@ -8,7 +8,7 @@ models save as ``.keras`` only; input-dependent losses get their inputs from a
 """
 
 from .. import runtime
-from ._common import (compiled_loss_objects, install_step_hook, register_serializable,  # noqa: F401
+from ._common import (compiled_loss_objects, install_input_hook, register_serializable,  # noqa: F401
                       state_variable, warn_once)
 
 keras = runtime.keras
@@ -23,7 +23,7 @@ MECHANISMS = {
     "graph_mode": "not available (Keras 3 has no graph mode): clear error",
     "loss_components": "control dependency on a variable assignment",
     RUN_TF_FUNCTION_FLAG: "dropped with a warning (Keras 3 raises TypeError)",
-    "input_loss": "train_step/test_step input hook",
+    "input_loss": "compute_loss input hook",
     "reset": "reset_state (reset_states provided by compat_metrics)",
 }
 
@@ -52,7 +52,7 @@ def compile_kwargs(kwargs, input_losses):
 
 def bind_input_loss(model, loss):
     """Give ``loss`` access to the inputs of each step of ``model``."""
-    install_step_hook(model, loss)
+    install_input_hook(model, loss, ("compute_loss",))
     loss._set_inputs_source(None)
 
 
