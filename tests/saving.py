@@ -1,0 +1,40 @@
+"""Save in this process, load and evaluate in a fresh one (shared by both suites)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+import compat_metrics
+
+SCENARIOS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scenarios.py")
+
+
+def save_formats():
+    """The formats this Keras saves a whole model in, as file suffixes."""
+    if compat_metrics.runtime.KERAS_FLAVOUR == "keras3":
+        return [".keras"]
+    if compat_metrics.runtime.in_graph_mode():
+        return [".h5"]
+    return [".h5", ""]  # "" = SavedModel directory
+
+
+def roundtrip(model, expected, tmp_path, stem, suffix):
+    """Save ``model``, then check in a fresh process that evaluate gives ``expected``."""
+    path = str(tmp_path / (stem + suffix))
+    model.save(path) if suffix else model.save(path, save_format="tf")
+    mode = "graph" if compat_metrics.runtime.in_graph_mode() else "eager"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    out = subprocess.run([sys.executable, SCENARIOS, mode, path], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr.decode()[-3000:]
+    loaded = json.loads(out.stdout.decode().strip().splitlines()[-1])
+    if isinstance(expected, dict):
+        for key, value in expected.items():
+            np.testing.assert_allclose(loaded["result"][key], value, rtol=1e-5)
+    else:
+        np.testing.assert_allclose(loaded["result"], expected, rtol=1e-5)
+    assert np.isfinite(loaded["fit_loss"])
+    return loaded
