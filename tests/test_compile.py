@@ -1,0 +1,52 @@
+"""experimental_run_tf_function and the compile shim on TF 2.x."""
+
+import warnings
+
+import pytest
+
+import compat_metrics
+import scenarios
+from compat_metrics import runtime
+from compat_metrics._backend import _common
+
+FLAG = "experimental_run_tf_function"
+
+
+def _expected_kept():
+    # VERSION_FACTS: honoured by TF 2.0/2.1; popped from 2.2; TypeError on Keras 3.
+    return runtime.KERAS_FLAVOUR == "keras2" and runtime.TF_VERSION < runtime.Version("2.2")
+
+
+def test_compile_kwargs_keeps_or_drops_the_flag_as_this_tf_needs():
+    _common._WARNED.clear()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        kwargs = compat_metrics.compile_kwargs(optimizer="sgd", loss="mse", **{FLAG: False})
+        again = compat_metrics.compile_kwargs(optimizer="sgd", loss="mse", **{FLAG: False})
+    assert kwargs["optimizer"] == "sgd" and kwargs["loss"] == "mse"
+    assert (FLAG in kwargs) == _expected_kept()
+    assert kwargs == again
+    dropped = [w for w in caught if FLAG in str(w.message)]
+    assert len(dropped) == (0 if _expected_kept() else 1), [str(w.message) for w in caught]
+
+
+def test_compile_with_the_flag_trains_on_this_version():
+    model = scenarios.dense_model()
+    compat_metrics.compile(model, optimizer="sgd", loss="mse", **{FLAG: False})
+    x, y = scenarios.data()
+    history = model.fit(x, y, epochs=1, verbose=0)
+    assert history.history["loss"][0] > 0
+
+
+@pytest.mark.keras3_only
+def test_plain_keras3_compile_raises_on_the_flag():
+    # What the shim protects against: Keras 3 rejects the argument old code passes.
+    model = scenarios.dense_model()
+    with pytest.raises(TypeError, match=FLAG):
+        model.compile(optimizer="sgd", loss="mse", **{FLAG: False})
+
+
+@pytest.mark.requires_tf("<2.2")
+def test_input_loss_forces_the_flag_off_on_tf20_21():
+    kwargs = compat_metrics.compile_kwargs(loss=scenarios.LocLoss(), **{FLAG: True})
+    assert kwargs[FLAG] is False

@@ -1,0 +1,81 @@
+"""The one version-dispatch point."""
+
+import os
+import pathlib
+import re
+import subprocess
+import sys
+
+import tensorflow as tf
+
+import compat_metrics
+from compat_metrics import runtime
+from compat_metrics._backend import impl
+
+PACKAGE = pathlib.Path(compat_metrics.__file__).parent
+
+
+def test_versions_are_parsed_once_and_consistent():
+    assert isinstance(runtime.TF_VERSION, runtime.Version)
+    assert tf.__version__.startswith(str(runtime.TF_VERSION)) or str(runtime.TF_VERSION) in tf.__version__
+    assert runtime.IS_TF1 == (runtime.TF_VERSION.major == 1)
+
+
+def test_keras_flavour_matches_the_installed_stack():
+    legacy = os.environ.get("TF_USE_LEGACY_KERAS") == "1"
+    layer_module = compat_metrics.keras.layers.Layer.__module__
+    if runtime.KERAS_FLAVOUR == "keras3":
+        assert not legacy and runtime.KERAS_VERSION.major == 3 and layer_module.startswith("keras.")
+        assert impl.__name__.endswith("keras3")
+    elif runtime.KERAS_FLAVOUR == "tf_keras":
+        assert legacy and layer_module.startswith("tf_keras")
+        assert compat_metrics.keras.layers.Layer is tf.keras.layers.Layer
+        assert impl.__name__.endswith("keras2")
+    else:
+        assert runtime.TF_VERSION < runtime.Version("2.16")
+        assert compat_metrics.keras.layers.Layer is tf.keras.layers.Layer
+        assert impl.__name__.endswith("tf1" if runtime.IS_TF1 else "keras2")
+
+
+def test_no_version_checks_outside_the_dispatch_point():
+    allowed = {PACKAGE / "runtime.py"}
+    pattern = re.compile(r"__version__|KERAS_FLAVOUR|TF_VERSION|KERAS_VERSION|IS_TF1")
+    offenders = []
+    for path in PACKAGE.rglob("*.py"):
+        if path in allowed or path.parent.name == "_backend" or path.name in ("pytest_plugin.py", "_matrix.py"):
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if pattern.search(line):
+                offenders.append("{}:{}: {}".format(path.name, number, line.strip()))
+    assert not offenders, offenders
+
+
+def test_public_api_is_exported():
+    for name in compat_metrics.__all__:
+        assert getattr(compat_metrics, name) is not None, name
+    assert compat_metrics.keras is runtime.keras
+
+
+GRAPH_MODE_ON_KERAS3 = """
+import tensorflow as tf
+tf.compat.v1.disable_eager_execution()
+import compat_metrics
+try:
+    compat_metrics.ComponentTracker(("ce",))
+except compat_metrics.GraphModeNotSupportedError as error:
+    print("ERROR:", error)
+else:
+    print("OK")
+"""
+
+
+def test_graph_mode_is_a_call_time_question():
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    out = subprocess.run([sys.executable, "-c", GRAPH_MODE_ON_KERAS3], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr.decode()[-2000:]
+    text = out.stdout.decode()
+    if runtime.supports_graph_mode():
+        assert "OK" in text
+    else:
+        assert "ERROR:" in text and "Keras 3 has no graph mode" in text and "TF_USE_LEGACY_KERAS" in text

@@ -1,0 +1,24 @@
+"""The compile shim in TF1 graph mode."""
+
+import pytest
+
+import compat_metrics
+import scenarios
+from compat_metrics import runtime
+
+FLAG = "experimental_run_tf_function"
+pytestmark = pytest.mark.graph_mode_only
+
+
+def test_compile_kwargs_keeps_the_flag_where_tf_accepts_it():
+    kwargs = compat_metrics.compile_kwargs(optimizer="sgd", loss="mse", **{FLAG: False})
+    # TF 1.15 and 2.0/2.1 accept the flag; 2.2+ ignore it and it is dropped.
+    assert (FLAG in kwargs) == (runtime.TF_VERSION < runtime.Version("2.2"))
+
+
+def test_compile_with_the_flag_trains_in_graph_mode():
+    model = scenarios.dense_model()
+    compat_metrics.compile(model, optimizer="sgd", loss="mse", **{FLAG: False})
+    x, y = scenarios.data()
+    history = model.fit(x, y, epochs=1, verbose=0)
+    assert history.history["loss"][0] > 0

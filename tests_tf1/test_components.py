@@ -1,0 +1,128 @@
+"""Loss-component extraction in TF1 graph mode (TF 1.15, and TF 2.x with v2 disabled)."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import compat_metrics
+import saving
+import scenarios
+
+keras = compat_metrics.keras
+v1 = tf.compat.v1
+
+pytestmark = pytest.mark.graph_mode_only
+
+
+class SeedLowCostMetric(keras.metrics.Metric):
+    """Seed 000's Metric_LOW_COST: reads a variable the loss assigned."""
+
+    def __init__(self, variable, name="low_cost_ce"):
+        super(SeedLowCostMetric, self).__init__(name=name)
+        self.ce = variable
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        return None
+
+    def result(self):
+        return self.ce.read_value()
+
+
+def test_seed_plain_assign_reads_zero_where_the_library_reads_the_value():
+    # Seed 000, "method 1": the assignment's result is discarded, so in graph
+    # mode nothing fetches it and the metric reads the initial 0.
+    seed_variable = v1.get_variable("seed_ce", (), tf.float32, v1.zeros_initializer(), use_resource=True)
+
+    class SeedLoss(keras.losses.Loss):
+        def call(self, y_true, y_pred):
+            ce = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=y_true, logits=y_pred))
+            seed_variable.assign(ce)
+            return ce
+
+    tracker = compat_metrics.ComponentTracker(("ce",), name="library")
+
+    def library_loss(y_true, y_pred):
+        ce = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=y_true, logits=y_pred))
+        return tracker.track("ce", ce)
+
+    session = keras.backend.get_session()
+    session.run(seed_variable.initializer)
+    x, y = scenarios.data()
+    results = {}
+    for name, loss, metric in (("seed", SeedLoss(), SeedLowCostMetric(seed_variable)),
+                               ("library", library_loss, tracker.metric("ce", reduction="last", name="low_cost_ce"))):
+        model = scenarios.dense_model()
+        model.compile(optimizer="sgd", loss=loss, metrics=[metric])
+        model.fit(x, y, batch_size=len(x), epochs=1, verbose=0)
+        results[name] = scenarios.evaluate_dict(model, x, y, batch_size=len(x))
+        expected = scenarios.np_sigmoid_ce(y, model.predict(x))
+        np.testing.assert_allclose(results[name]["loss"], expected, rtol=1e-5)
+    assert keras.backend.get_session() is session
+    assert results["seed"]["low_cost_ce"] == 0.0
+    np.testing.assert_allclose(results["library"]["low_cost_ce"], results["library"]["loss"], rtol=1e-6)
+
+
+def test_read_built_before_write_still_sees_this_runs_value():
+    # TF1 Keras builds metrics before the loss; a raw graph can do the same.
+    tracker = compat_metrics.ComponentTracker(("total",), name="order")
+    values = v1.placeholder(tf.float32, (None,))
+    read = tracker.read("total")
+    loss = tracker.track("total", tf.reduce_sum(values))
+    with v1.Session() as session:
+        session.run(v1.global_variables_initializer())
+        rng = np.random.RandomState(0)
+        for _ in range(25):
+            feed = rng.normal(size=7).astype("float32")
+            got_read, got_loss = session.run([read, loss], {values: feed})
+            np.testing.assert_allclose(got_read, feed.sum(), rtol=1e-6)
+            np.testing.assert_allclose(got_loss, feed.sum(), rtol=1e-6)
+
+
+def test_raw_training_loop_runs_assignments_through_update_ops():
+    # sess.run(train_op) alone need not run the assignment (tensorflow#9179).
+    loss_obj = scenarios.SeedLoss()
+    x, y = scenarios.data()
+    features = v1.placeholder(tf.float32, (None, scenarios.N_FEATURES))
+    labels = v1.placeholder(tf.float32, (None, scenarios.N_OUTPUTS))
+    logits = v1.layers.dense(features, scenarios.N_OUTPUTS)
+    loss = loss_obj(labels, logits)
+    with tf.control_dependencies(v1.get_collection(v1.GraphKeys.UPDATE_OPS)):
+        train_op = v1.train.GradientDescentOptimizer(0.1).minimize(loss)
+    assert set(loss_obj.update_ops()) <= set(v1.get_collection(v1.GraphKeys.UPDATE_OPS))
+    with v1.Session() as session:
+        session.run(v1.global_variables_initializer())
+        before = session.run(logits, {features: x})
+        session.run(train_op, {features: x, labels: y})
+        ce, reg = session.run([loss_obj.variable("ce"), loss_obj.variable("reg")])
+    np.testing.assert_allclose(ce, scenarios.np_sigmoid_ce(y, before), rtol=1e-5)
+    np.testing.assert_allclose(reg, scenarios.np_reg(before), rtol=1e-5)
+
+
+def test_keras_fit_and_evaluate_match_numpy():
+    model, _ = scenarios.compiled_seed_model()
+    x, y = scenarios.data()
+    history = model.fit(x, y, batch_size=10, epochs=2, verbose=0)
+    scenarios.check_history_components(history)
+    scenarios.check_components_evaluate(model)
+
+
+def test_metrics_created_before_the_loss_runs_after_clear_session():
+    keras.backend.clear_session()
+    loss = scenarios.SeedLoss()
+    metrics = loss.metrics() + [loss.metric("ce", reduction="last", name="ce_last")]
+    keras.backend.clear_session()  # a second reset: the variables follow Keras's graph
+    model = scenarios.dense_model()
+    compat_metrics.compile(model, optimizer="sgd", loss=loss, metrics=[
+        loss.metric("ce"), loss.metric("reg"), loss.metric("ce", reduction="last", name="ce_last")])
+    assert len(metrics) == 3
+    scenarios.check_components_evaluate(model)
+    assert loss.variable("ce").graph is keras.backend.get_session().graph
+
+
+@pytest.mark.parametrize("suffix", saving.save_formats())
+def test_component_loss_model_saves_and_loads_without_custom_objects(tmp_path, suffix):
+    model, _ = scenarios.compiled_seed_model()
+    x, y = scenarios.data()
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    expected = scenarios.check_components_evaluate(model)
+    saving.roundtrip(model, {k: expected[k] for k in ("loss", "ce", "reg")}, tmp_path, "seed", suffix)

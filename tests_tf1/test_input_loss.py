@@ -1,0 +1,29 @@
+"""Input-dependent losses in TF1 graph mode: a closure over model.inputs."""
+
+import pytest
+
+import saving
+import scenarios
+
+pytestmark = pytest.mark.graph_mode_only
+
+
+def test_input_loss_evaluate_matches_numpy_using_inputs():
+    model = scenarios.compiled_loc_model()
+    x, y = scenarios.data()
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    scenarios.check_input_loss_evaluate(model)
+
+
+def test_input_loss_accepts_old_compile_arguments():
+    model = scenarios.compiled_loc_model(experimental_run_tf_function=False)
+    scenarios.check_input_loss_evaluate(model)
+
+
+@pytest.mark.parametrize("suffix", saving.save_formats())
+def test_input_loss_model_saves_and_loads_without_custom_objects(tmp_path, suffix):
+    model = scenarios.compiled_loc_model()
+    x, y = scenarios.data()
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    expected = scenarios.check_input_loss_evaluate(model)
+    saving.roundtrip(model, expected, tmp_path, "loc", suffix)
