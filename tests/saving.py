@@ -16,8 +16,8 @@ def save_formats():
     """The formats this Keras saves a whole model in, as file suffixes."""
     if compat_metrics.runtime.KERAS_FLAVOUR == "keras3":
         return [".keras"]
-    if compat_metrics.runtime.in_graph_mode():
-        return [".h5"]
+    if compat_metrics.runtime.in_graph_mode() or compat_metrics.runtime.TF_VERSION < compat_metrics.runtime.Version("2.2"):
+        return [".h5"]  # TF1 graph mode, and TF 2.0/2.1 whose Keras builds losses at compile
     return [".h5", ""]  # "" = SavedModel directory
 
 

@@ -45,7 +45,7 @@ def test_seed_plain_assign_reads_zero_where_the_library_reads_the_value():
         ce = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=y_true, logits=y_pred))
         return tracker.track("ce", ce)
 
-    session = keras.backend.get_session()
+    session = v1.keras.backend.get_session()
     session.run(seed_variable.initializer)
     x, y = scenarios.data()
     results = {}
@@ -57,7 +57,7 @@ def test_seed_plain_assign_reads_zero_where_the_library_reads_the_value():
         results[name] = scenarios.evaluate_dict(model, x, y, batch_size=len(x))
         expected = scenarios.np_sigmoid_ce(y, model.predict(x))
         np.testing.assert_allclose(results[name]["loss"], expected, rtol=1e-5)
-    assert keras.backend.get_session() is session
+    assert v1.keras.backend.get_session() is session
     assert results["seed"]["low_cost_ce"] == 0.0
     np.testing.assert_allclose(results["library"]["low_cost_ce"], results["library"]["loss"], rtol=1e-6)
 
@@ -116,7 +116,7 @@ def test_metrics_created_before_the_loss_runs_after_clear_session():
         loss.metric("ce"), loss.metric("reg"), loss.metric("ce", reduction="last", name="ce_last")])
     assert len(metrics) == 3
     scenarios.check_components_evaluate(model)
-    assert loss.variable("ce").graph is keras.backend.get_session().graph
+    assert loss.variable("ce").graph is v1.keras.backend.get_session().graph
 
 
 @pytest.mark.parametrize("suffix", saving.save_formats())

@@ -89,7 +89,7 @@ def bind_input_loss(model, loss):
 
 def load_model(path, compile_fn):
     """Load a model saved by Keras; re-bind input losses through ``compile_fn``."""
-    if runtime.in_graph_mode() or HONOURS_RUN_TF_FUNCTION:
+    if (runtime.in_graph_mode() or HONOURS_RUN_TF_FUNCTION) and _is_h5(path):
         # Keras compiles while loading and, in graph mode, builds the loss at
         # once, before the loss could be given the model's inputs: compile here.
         model = keras.models.load_model(path, compile=False)
@@ -99,6 +99,11 @@ def load_model(path, compile_fn):
         return model
     model = keras.models.load_model(path)
     return model
+
+
+def _is_h5(path):
+    import os
+    return not os.path.isdir(path)
 
 
 def _saved_compile_args(path):

@@ -1,0 +1,214 @@
+"""A portable base class for streaming metrics.
+
+:class:`Metric` is ``keras.metrics.Metric`` of the Keras in use
+(``tf.keras`` on TF 1.15-2.15, ``keras`` 3 on TF >= 2.16, ``tf_keras`` with
+``TF_USE_LEGACY_KERAS=1``) plus the parts that differ between versions:
+
+- Reset: Keras 3 calls only ``reset_state``; Keras 2 before TF 2.5 calls only
+  ``reset_states``; later Keras 2 calls ``reset_state``. Override either one:
+  both names call it. The default zeroes every state variable (in TF1 graph
+  mode through the Keras session, as Keras does).
+- ``add_weight``: Keras 2 takes ``name`` first, Keras 3 ``shape`` first. Both
+  call forms are accepted here (a string first argument is the name), the
+  initializer defaults to ``"zeros"`` on every version (Keras 2 would use
+  Glorot uniform for float weights), and ``aggregation`` is ``"sum"``.
+- Save/load: every subclass is registered by class name when it is defined,
+  so models load without ``custom_objects``; ``get_config`` returns the
+  arguments the constructor was called with (override it for arguments that
+  are not JSON-serialisable) and ``from_config`` passes back only those the
+  constructor accepts.
+"""
+
+import functools
+import inspect
+
+import numpy as np
+import tensorflow as tf
+
+from ... import runtime
+from ..._backend import impl
+
+__all__ = ["Metric"]
+
+_INIT_ARGS = "_compat_metrics_init_args"
+
+
+def _capture_init_args(init):
+    """Wrap ``__init__`` so the outermost call records its arguments for ``get_config``."""
+    signature = inspect.signature(init)
+
+    @functools.wraps(init)
+    def wrapped(self, *args, **kwargs):
+        if _INIT_ARGS not in self.__dict__:
+            try:
+                bound = signature.bind(self, *args, **kwargs)
+            except TypeError:
+                recorded = dict(kwargs)
+            else:
+                bound.apply_defaults()
+                recorded = {}
+                for name, value in list(bound.arguments.items())[1:]:
+                    kind = signature.parameters[name].kind
+                    if kind == inspect.Parameter.VAR_KEYWORD:
+                        recorded.update(value)
+                    elif kind != inspect.Parameter.VAR_POSITIONAL:
+                        recorded[name] = value
+            object.__setattr__(self, _INIT_ARGS, recorded)
+        init(self, *args, **kwargs)
+
+    return wrapped
+
+
+def _overrides(cls, name):
+    """Whether ``cls`` defines method ``name`` below :class:`Metric`."""
+    for klass in cls.__mro__:
+        if klass is Metric:
+            return False
+        if name in klass.__dict__:
+            return True
+    return False
+
+
+class Metric(impl.Metric):
+    """Base class for streaming metrics that run on every supported TF/Keras version.
+
+    Write ``__init__`` (create state with ``self.add_weight``),
+    ``update_state(y_true, y_pred, sample_weight=None)`` and ``result()``;
+    override ``reset_state`` or ``reset_states`` only if zeroing the state is
+    not right. See the module docstring for what differs between versions.
+
+    Example:
+        >>> class HuberMetric(Metric):
+        ...     def __init__(self, threshold=1.0, **kwargs):
+        ...         super().__init__(**kwargs)
+        ...         self.threshold = threshold
+        ...         self.total = self.add_weight("total")
+        ...         self.count = self.add_weight("count")
+        ...     def update_state(self, y_true, y_pred, sample_weight=None):
+        ...         error = tf.abs(tf.cast(y_true, tf.float32) - y_pred)
+        ...         loss = tf.where(error < self.threshold, 0.5 * error ** 2,
+        ...                         self.threshold * error - 0.5 * self.threshold ** 2)
+        ...         self.total.assign_add(tf.reduce_sum(loss))
+        ...         self.count.assign_add(tf.cast(tf.size(y_true), tf.float32))
+        ...     def result(self):
+        ...         return self.total / self.count
+        >>> HuberMetric(2.0).get_config()["threshold"]
+        2.0
+    """
+
+    _compat_adding_weight = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__:
+            cls.__init__ = _capture_init_args(cls.__dict__["__init__"])
+        impl.register_serializable(cls)
+
+    def __init__(self, name=None, dtype=None, **kwargs):
+        runtime.check_graph_mode_supported("compat_metrics.metrics.{}".format(type(self).__name__))
+        super(Metric, self).__init__(name=name, dtype=dtype, **kwargs)
+        self._compat_weight_count = 0
+
+    # -- state -------------------------------------------------------------
+    def add_weight(self, *args, **kwargs):
+        """Create a state variable; Keras 2 and Keras 3 call forms both work.
+
+        ``add_weight("total")``, ``add_weight(name="total", shape=(3,))`` and
+        ``add_weight((3,), "zeros", name="total")`` are all accepted.
+
+        Args:
+            name: variable name (first positional argument if a string).
+            shape: variable shape, default scalar.
+            initializer: default ``"zeros"`` on every version.
+            dtype: default the metric's dtype.
+            aggregation: cross-replica aggregation, ``"sum"`` (default),
+                ``"mean"`` or ``"only_first_replica"``.
+
+        Returns:
+            The variable.
+        """
+        if self._compat_adding_weight:  # the backend calling Keras 2's own add_weight
+            return super(Metric, self).add_weight(*args, **kwargs)
+        args = list(args)
+        if args and isinstance(args[0], str):  # Keras 2 order: name, shape, dtype, initializer
+            names = ("name", "shape", "dtype", "initializer")
+        else:  # Keras 3 order: shape, initializer, dtype, aggregation, name
+            names = ("shape", "initializer", "dtype", "aggregation", "name")
+        if len(args) > len(names):
+            raise TypeError("add_weight() takes at most {} positional arguments ({}); got {}"
+                            .format(len(names), ", ".join(names), len(args)))
+        for key, value in zip(names, args):
+            if key in kwargs:
+                raise TypeError("add_weight() got multiple values for argument {!r}".format(key))
+            kwargs[key] = value
+        kwargs.pop("synchronization", None)
+        kwargs.pop("trainable", None)
+        name = kwargs.pop("name", None)
+        if name is None:
+            name = "weight_{}".format(self._compat_weight_count)
+        self._compat_weight_count += 1
+        shape = kwargs.pop("shape", None)
+        shape = () if shape is None else tuple(shape)
+        initializer = kwargs.pop("initializer", None) or "zeros"
+        dtype = kwargs.pop("dtype", None) or self.dtype
+        aggregation = kwargs.pop("aggregation", None) or "sum"
+        if not isinstance(aggregation, str):
+            aggregation = {tf.VariableAggregation.SUM: "sum", tf.VariableAggregation.MEAN: "mean",
+                           tf.VariableAggregation.ONLY_FIRST_REPLICA: "only_first_replica"}[aggregation]
+        if kwargs:
+            raise TypeError("add_weight() got unexpected arguments {}".format(sorted(kwargs)))
+        self._compat_adding_weight = True
+        try:
+            return impl.add_weight(self, name, shape=shape, initializer=initializer,
+                                   dtype=tf.as_dtype(dtype).name, aggregation=aggregation)
+        finally:
+            self._compat_adding_weight = False
+
+    def _state_variables(self):
+        """Every variable this metric's value depends on (own and shared)."""
+        return list(self.variables)
+
+    def _zero_state(self, variables):
+        variables = list(variables)
+        if runtime.in_graph_mode():
+            # TF1 graph mode: run the assignment now, in the Keras session.
+            runtime.keras.backend.batch_set_value(
+                [(v, np.zeros(v.shape.as_list(), v.dtype.as_numpy_dtype)) for v in variables])
+        else:
+            for variable in variables:
+                variable.assign(tf.zeros(variable.shape, variable.dtype))
+
+    def _reset(self):
+        self._zero_state(self.variables)
+
+    def reset_state(self):
+        """Zero the state (Keras 3 and TF >= 2.5 name); calls an overridden ``reset_states``."""
+        if _overrides(type(self), "reset_states"):
+            return self.reset_states()
+        return self._reset()
+
+    def reset_states(self):
+        """Zero the state (Keras 2 name); calls an overridden ``reset_state``."""
+        if _overrides(type(self), "reset_state"):
+            return self.reset_state()
+        return self._reset()
+
+    # -- serialisation -----------------------------------------------------
+    def get_config(self):
+        """The constructor arguments plus ``name`` and ``dtype``.
+
+        Override (merging with ``super().get_config()``) when an argument is
+        not JSON-serialisable.
+        """
+        config = dict(self.__dict__.get(_INIT_ARGS, {}))
+        config.update(super(Metric, self).get_config())
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        """Build the metric from ``get_config()``, dropping keys the constructor does not take."""
+        config = dict(config)
+        parameters = inspect.signature(cls.__init__).parameters
+        if not any(p.kind == inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+            config = {key: value for key, value in config.items() if key in parameters}
+        return cls(**config)

@@ -1,0 +1,328 @@
+"""Pure tensor maths for confusion-matrix metrics (no state, no Keras).
+
+Everything here takes tensors and returns tensors, works eagerly, inside
+``tf.function`` and in TF1 graphs, and is what the stateful classes in
+:mod:`compat_metrics.metrics` call. Definitions follow scikit-learn's
+``precision_recall_fscore_support`` with ``labels=range(num_classes)``:
+
+- precision = tp / (tp + fp), recall = tp / (tp + fn),
+  F-beta = (1 + b^2) tp / ((1 + b^2) tp + b^2 fn + fp); a zero denominator
+  gives ``zero_division`` (0.0, 1.0 or NaN).
+- ``average=None``: one value per class; ``"micro"``: from tp, fp, fn summed
+  over classes; ``"macro"``: mean over classes (NaNs ignored); ``"weighted"``:
+  mean weighted by support (the weighted count of true samples per class);
+  ``"binary"``: the value of class 1 (two classes only).
+
+State layouts:
+- single-label: a ``(C, C)`` confusion matrix, rows true, columns predicted;
+- multilabel: ``(C, 2, 2)``, per class ``[[tn, fp], [fn, tp]]`` (the layout of
+  ``sklearn.metrics.multilabel_confusion_matrix``).
+"""
+
+import math
+
+import tensorflow as tf
+
+__all__ = [
+    "AVERAGES", "check_average", "check_zero_division", "prepare_inputs", "batch_confusion_matrix",
+    "class_statistics", "precision_recall_fbeta", "precision", "recall", "fbeta_score",
+]
+
+AVERAGES = (None, "micro", "macro", "weighted", "binary")
+
+
+def check_average(average, num_classes):
+    """Validate ``average``; return it."""
+    if average not in AVERAGES:
+        raise ValueError("Invalid `average` argument value. Expected one of {}. Received: average={!r}"
+                         .format(AVERAGES, average))
+    if average == "binary" and num_classes != 2:
+        raise ValueError("average='binary' needs num_classes=2 (it reports class 1). Received: "
+                         "num_classes={}; use average=None, 'micro', 'macro' or 'weighted'.".format(num_classes))
+    return average
+
+
+def check_zero_division(zero_division):
+    """Validate ``zero_division`` (0.0, 1.0 or NaN); return it as a float."""
+    try:
+        value = float(zero_division)
+    except (TypeError, ValueError):
+        value = None
+    if value is None or not (value in (0.0, 1.0) or math.isnan(value)):
+        raise ValueError("Invalid `zero_division` argument value. It should be 0.0, 1.0 or float('nan'). "
+                         "Received: zero_division={!r}".format(zero_division))
+    return value
+
+
+def check_num_classes(num_classes):
+    """Validate ``num_classes`` (an int >= 2); return it."""
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
+        raise ValueError("Invalid `num_classes` argument value. It should be an integer >= 2 (binary "
+                         "problems have 2 classes). Received: num_classes={!r}".format(num_classes))
+    return num_classes
+
+
+def _static_dim(tensor, axis):
+    dims = tensor.shape.as_list() if tensor.shape.ndims is not None else None
+    return None if dims is None else dims[axis]
+
+
+def _assert(condition, message, data=()):
+    return tf.debugging.Assert(condition, [message] + list(data), summarize=8)
+
+
+def _sparse_ids(y_true, num_classes, checks):
+    """Class ids from sparse labels of shape (n,) or (n, 1)."""
+    labels = tf.reshape(y_true, [-1])
+    if labels.dtype.is_floating:
+        checks.append(_assert(
+            tf.reduce_all(tf.equal(labels, tf.round(labels))),
+            "y_true holds float labels with a fractional part, where integer class ids are expected "
+            "(sparse labels are class ids 0..num_classes-1; one-hot labels need shape "
+            "(n, num_classes)). First labels:", [labels]))
+    elif not labels.dtype.is_integer:
+        raise TypeError("y_true must hold numbers (class ids or one-hot rows); got dtype {}".format(labels.dtype))
+    checks.append(_assert(
+        tf.reduce_all(tf.logical_and(labels >= 0, labels < num_classes)),
+        "y_true has class ids outside [0, num_classes={}). Min and max label:".format(num_classes),
+        [tf.reduce_min(labels), tf.reduce_max(labels)]))
+    return tf.cast(labels, tf.int32)
+
+
+def _one_hot_ids(y_true, num_classes, checks):
+    """Class ids from one-hot rows of shape (n, C)."""
+    labels = tf.cast(y_true, tf.float32)
+    checks.append(_assert(
+        tf.reduce_all(tf.logical_or(tf.equal(labels, 0.0), tf.equal(labels, 1.0)))
+        & tf.reduce_all(tf.equal(tf.reduce_sum(labels, axis=-1), 1.0)),
+        "y_true of shape (n, num_classes={}) must be one-hot: each row one 1 and zeros elsewhere "
+        "(for soft or smoothed labels take tf.argmax first).".format(num_classes)))
+    return tf.cast(tf.argmax(labels, axis=-1), tf.int32)
+
+
+def _check_batch(y_true, y_pred, sample_weight, checks):
+    n_true, n_pred = _static_dim(y_true, 0), _static_dim(y_pred, 0)
+    if n_true is not None and n_pred is not None and n_true != n_pred:
+        raise ValueError("y_true and y_pred hold different numbers of samples: y_true.shape={}, "
+                         "y_pred.shape={}".format(y_true.shape, y_pred.shape))
+    checks.append(_assert(tf.equal(tf.shape(y_true)[0], tf.shape(y_pred)[0]),
+                          "y_true and y_pred hold different numbers of samples. Shapes:",
+                          [tf.shape(y_true), tf.shape(y_pred)]))
+    if sample_weight is not None:
+        checks.append(_assert(tf.equal(tf.size(sample_weight), tf.shape(y_pred)[0]),
+                              "sample_weight must hold one weight per sample. Shapes of sample_weight "
+                              "and y_pred:", [tf.shape(sample_weight), tf.shape(y_pred)]))
+    finite = tf.logical_not(tf.reduce_any(tf.math.is_nan(tf.cast(y_pred, tf.float32))))
+    checks.append(_assert(finite, "y_pred contains NaN: the model produced NaN predictions "
+                                  "(diverged training or NaN inputs)."))
+
+
+def prepare_inputs(y_true, y_pred, num_classes, threshold=None, multilabel=False, sample_weight=None):
+    """Turn a batch into class ids (or 0/1 indicators) and weights, with checks.
+
+    Args:
+        y_true: sparse class ids, shape ``(n,)`` or ``(n, 1)`` (int, or float
+            holding whole numbers, as TF1 Keras feeds them), or one-hot rows
+            ``(n, num_classes)``; for ``multilabel`` 0/1 indicators ``(n, C)``.
+        y_pred: scores ``(n, num_classes)`` (probabilities or logits, argmax is
+            taken), or for two classes with ``threshold`` the positive-class
+            score ``(n,)``/``(n, 1)``; for ``multilabel`` scores ``(n, C)``.
+        num_classes: number of classes ``C``.
+        threshold: a score above ``threshold`` counts as positive (binary and
+            multilabel). Single-column binary predictions default to 0.5.
+        multilabel: whether each of the C labels is a separate yes/no.
+        sample_weight: optional weights, ``(n,)`` or ``(n, 1)``.
+
+    Returns:
+        ``(true, pred, weights, checks)``: int32 ids ``(n,)`` (multilabel: float
+        indicators ``(n, C)``), float32 weights ``(n,)``, and assertion ops
+        that must run before the values are used.
+
+    Raises:
+        ValueError: shapes that cannot match, known when the graph is built.
+    """
+    y_true = tf.convert_to_tensor(y_true)
+    y_pred = tf.convert_to_tensor(y_pred)
+    checks = []
+    if y_pred.shape.ndims == 0 or y_true.shape.ndims == 0:
+        raise ValueError("y_true and y_pred need a batch dimension; got shapes {} and {}"
+                         .format(y_true.shape, y_pred.shape))
+    if sample_weight is not None:
+        sample_weight = tf.cast(tf.convert_to_tensor(sample_weight), tf.float32)
+    _check_batch(y_true, y_pred, sample_weight, checks)
+    pred_cols = _static_dim(y_pred, -1) if y_pred.shape.ndims == 2 else (1 if y_pred.shape.ndims == 1 else None)
+    if y_pred.shape.ndims is not None and y_pred.shape.ndims > 2:
+        raise ValueError("y_pred must have shape (n, num_classes) or, for binary, (n,)/(n, 1); got {}"
+                         .format(y_pred.shape))
+    if multilabel:
+        if threshold is None:
+            threshold = 0.5
+        if pred_cols not in (None, num_classes) or _static_dim(y_true, -1) not in (None, num_classes):
+            raise ValueError("multilabel y_true and y_pred must have shape (n, num_classes={}); got {} and {}"
+                             .format(num_classes, y_true.shape, y_pred.shape))
+        truth = tf.cast(y_true, tf.float32)
+        checks.append(_assert(tf.reduce_all(tf.logical_or(tf.equal(truth, 0.0), tf.equal(truth, 1.0))),
+                              "multilabel y_true must hold 0/1 indicators."))
+        checks.append(_assert(tf.equal(tf.shape(y_pred)[-1], num_classes),
+                              "multilabel y_pred must have num_classes={} columns. Shape:".format(num_classes),
+                              [tf.shape(y_pred)]))
+        pred = tf.cast(tf.cast(y_pred, tf.float32) > threshold, tf.float32)
+        true = tf.reshape(truth, tf.shape(pred))
+    else:
+        if pred_cols == 1:
+            if num_classes != 2:
+                raise ValueError("y_pred has one column, which only works for binary problems (num_classes=2); "
+                                 "num_classes={}: y_pred must have shape (n, {})".format(num_classes, num_classes))
+            pred = tf.cast(tf.reshape(tf.cast(y_pred, tf.float32), [-1]) > (0.5 if threshold is None else threshold),
+                           tf.int32)
+        elif pred_cols is not None and pred_cols != num_classes:
+            raise ValueError("y_pred has {} columns but num_classes={}: expected shape (n, {})"
+                             .format(pred_cols, num_classes, num_classes))
+        else:
+            checks.append(_assert(tf.equal(tf.shape(y_pred)[-1], num_classes),
+                                  "y_pred must have num_classes={} columns. Shape:".format(num_classes),
+                                  [tf.shape(y_pred)]))
+            if threshold is not None and num_classes == 2:
+                pred = tf.cast(tf.cast(y_pred[:, 1], tf.float32) > threshold, tf.int32)
+            else:
+                pred = tf.cast(tf.argmax(y_pred, axis=-1), tf.int32)
+        rank, true_cols = y_true.shape.ndims, (_static_dim(y_true, -1) if y_true.shape.ndims == 2 else None)
+        if rank is not None and rank > 2:
+            raise ValueError("y_true must have shape (n,), (n, 1) or (n, num_classes={}); got {}"
+                             .format(num_classes, y_true.shape))
+        if rank == 1 or true_cols == 1:
+            true = _sparse_ids(y_true, num_classes, checks)
+        elif true_cols == num_classes:
+            true = _one_hot_ids(y_true, num_classes, checks)
+        elif true_cols is not None:
+            raise ValueError("y_true has {} columns: expected class ids (n,)/(n, 1) or one-hot rows "
+                             "(n, num_classes={})".format(true_cols, num_classes))
+        else:
+            # Width unknown when the graph is built (TF1 Keras target placeholders): decide when it runs.
+            cols = tf.shape(y_true)[-1]
+            checks.append(_assert(tf.logical_or(tf.equal(cols, 1), tf.equal(cols, num_classes)),
+                                  "y_true must have shape (n, 1) or (n, num_classes={}). Shape:".format(num_classes),
+                                  [tf.shape(y_true)]))
+            sparse_checks, dense_checks = [], []
+
+            def sparse():
+                ids = _sparse_ids(y_true[:, :1], num_classes, sparse_checks)
+                with tf.control_dependencies(sparse_checks):
+                    return tf.identity(ids)
+
+            def dense():
+                ids = _one_hot_ids(y_true, num_classes, dense_checks)
+                with tf.control_dependencies(dense_checks):
+                    return tf.identity(ids)
+
+            with tf.control_dependencies(checks):
+                true = tf.cond(tf.equal(cols, 1), sparse, dense)
+    weights = tf.ones_like(pred[..., 0] if multilabel else pred, dtype=tf.float32) if sample_weight is None \
+        else tf.reshape(sample_weight, [-1])
+    return true, pred, weights, checks
+
+
+def batch_confusion_matrix(y_true, y_pred, num_classes, threshold=None, multilabel=False,
+                           sample_weight=None, dtype=tf.float32):
+    """The weighted confusion matrix of one batch, after input checks.
+
+    Returns:
+        ``(C, C)`` (rows true, columns predicted), or ``(C, 2, 2)`` for
+        ``multilabel``. See :func:`prepare_inputs` for the arguments.
+
+    Raises:
+        tf.errors.InvalidArgumentError: bad labels or predictions (eagerly at
+            once; in a graph when the result is computed).
+    """
+    true, pred, weights, checks = prepare_inputs(y_true, y_pred, num_classes, threshold, multilabel,
+                                                 sample_weight)
+    with tf.control_dependencies(checks):
+        if multilabel:
+            w = weights[:, None]
+            tp = tf.reduce_sum(w * true * pred, axis=0)
+            fp = tf.reduce_sum(w * (1.0 - true) * pred, axis=0)
+            fn = tf.reduce_sum(w * true * (1.0 - pred), axis=0)
+            tn = tf.reduce_sum(w * (1.0 - true) * (1.0 - pred), axis=0)
+            matrix = tf.reshape(tf.stack([tn, fp, fn, tp], axis=-1), [num_classes, 2, 2])
+        else:
+            rows = tf.one_hot(true, num_classes, dtype=tf.float32) * weights[:, None]
+            matrix = tf.matmul(rows, tf.one_hot(pred, num_classes, dtype=tf.float32), transpose_a=True)
+        return tf.cast(matrix, dtype)
+
+
+def class_statistics(matrix):
+    """Per-class ``(tp, pred_sum, true_sum)`` from a ``(C, C)`` or ``(C, 2, 2)`` state."""
+    matrix = tf.convert_to_tensor(matrix)
+    if matrix.shape.ndims == 3:
+        tp = matrix[:, 1, 1]
+        return tp, tp + matrix[:, 0, 1], tp + matrix[:, 1, 0]
+    tp = tf.linalg.diag_part(matrix)
+    return tp, tf.reduce_sum(matrix, axis=0), tf.reduce_sum(matrix, axis=1)
+
+
+def _divide(numerator, denominator, zero_division):
+    safe = tf.where(denominator > 0, denominator, tf.ones_like(denominator))
+    return tf.where(denominator > 0, numerator / safe, tf.fill(tf.shape(numerator), tf.cast(zero_division,
+                                                                                        numerator.dtype)))
+
+
+def _average(values, average, support):
+    if average is None or average == "micro":
+        return values if average is None else values[0]
+    if average == "binary":
+        return values[1]
+    valid = tf.logical_not(tf.math.is_nan(values))
+    clean = tf.where(valid, values, tf.zeros_like(values))
+    weights = tf.cast(valid, values.dtype) if average == "macro" else tf.where(valid, support,
+                                                                               tf.zeros_like(support))
+    total = tf.reduce_sum(weights)
+    nan = tf.constant(float("nan"), values.dtype)
+    return tf.where(total > 0, tf.reduce_sum(clean * weights) / tf.where(total > 0, total, 1.0),
+                    nan if average == "macro" else tf.where(tf.reduce_any(valid), tf.constant(0.0, values.dtype),
+                                                            nan))
+
+
+def precision_recall_fbeta(matrix, beta=1.0, average=None, zero_division=0.0):
+    """Precision, recall and F-beta from a confusion-matrix state, as scikit-learn.
+
+    Args:
+        matrix: ``(C, C)`` or ``(C, 2, 2)`` state (see module docstring).
+        beta: weight of recall, > 0.
+        average: ``None``, ``"micro"``, ``"macro"``, ``"weighted"`` or ``"binary"``.
+        zero_division: value for 0/0: 0.0, 1.0 or NaN.
+
+    Returns:
+        ``(precision, recall, fbeta)``: vectors ``(C,)`` for ``average=None``,
+        scalars otherwise.
+
+    Example:
+        >>> cm = tf.constant([[2., 1.], [0., 3.]])
+        >>> p, r, f = precision_recall_fbeta(cm, average="macro")
+    """
+    zero_division = check_zero_division(zero_division)
+    matrix = tf.cast(tf.convert_to_tensor(matrix), tf.float32)
+    check_average(average, matrix.shape[0] if matrix.shape.ndims else None)
+    tp, pred_sum, true_sum = class_statistics(matrix)
+    support = true_sum
+    if average == "micro":
+        tp, pred_sum, true_sum = [tf.reshape(tf.reduce_sum(t), [1]) for t in (tp, pred_sum, true_sum)]
+    beta2 = float(beta) ** 2
+    p = _divide(tp, pred_sum, zero_division)
+    r = _divide(tp, true_sum, zero_division)
+    f = _divide((1.0 + beta2) * tp, beta2 * true_sum + pred_sum, zero_division)
+    return tuple(_average(v, average, support) for v in (p, r, f))
+
+
+def precision(matrix, average=None, zero_division=0.0):
+    """Precision from a confusion-matrix state; see :func:`precision_recall_fbeta`."""
+    return precision_recall_fbeta(matrix, 1.0, average, zero_division)[0]
+
+
+def recall(matrix, average=None, zero_division=0.0):
+    """Recall from a confusion-matrix state; see :func:`precision_recall_fbeta`."""
+    return precision_recall_fbeta(matrix, 1.0, average, zero_division)[1]
+
+
+def fbeta_score(matrix, beta=1.0, average=None, zero_division=0.0):
+    """F-beta from a confusion-matrix state; see :func:`precision_recall_fbeta`."""
+    return precision_recall_fbeta(matrix, beta, average, zero_division)[2]
