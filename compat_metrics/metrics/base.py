@@ -25,8 +25,8 @@ import inspect
 import numpy as np
 import tensorflow as tf
 
-from ... import runtime
-from ..._backend import impl
+from .. import runtime
+from .._backend import impl
 
 __all__ = ["Metric"]
 

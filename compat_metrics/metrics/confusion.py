@@ -26,8 +26,8 @@ import weakref
 
 import tensorflow as tf
 
-from ... import runtime
-from ..._backend._common import orders_stateful_ops
+from .. import runtime
+from .._backend._common import orders_stateful_ops
 from . import functional as F
 from .base import Metric
 
@@ -114,7 +114,7 @@ class ConfusionMatrix(_SharedMixin, Metric):
         shape = (num_classes, 2, 2) if multilabel else (num_classes, num_classes)
         self.matrix = self.add_weight(name="matrix", shape=shape)
         self.batches = self.add_weight(name="batches")
-        self.updates = self.add_weight(name="updates")
+        self.update_count = self.add_weight(name="updates")
         self._sharers = _Untracked([])
         self._last_calls = _Untracked(weakref.WeakKeyDictionary())
 
@@ -123,6 +123,8 @@ class ConfusionMatrix(_SharedMixin, Metric):
 
     def _attach(self, counter):
         self._sharers.value.append(counter)
+        if tf.executing_eagerly():  # a sharer added mid-stream starts level with the others
+            counter.assign(tf.cast(_read(self.batches), counter.dtype))
 
     def _apply(self, counter, y_true, y_pred, sample_weight=None):
         """Add the batch unless another sharer already added this step's batch."""
@@ -155,7 +157,7 @@ class ConfusionMatrix(_SharedMixin, Metric):
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         """Add a batch (once per step when shared; see the module docstring)."""
-        return self._apply(self.updates, y_true, y_pred, sample_weight)
+        return self._apply(self.update_count, y_true, y_pred, sample_weight)
 
     def result(self):
         """The accumulated matrix, ``(C, C)`` or ``(C, 2, 2)`` (multilabel)."""
@@ -166,10 +168,10 @@ class ConfusionMatrix(_SharedMixin, Metric):
         return _read(self.batches)
 
     def _reset(self):
-        self._zero_state([self.matrix, self.batches, self.updates] + list(self._sharers.value))
+        self._zero_state([self.matrix, self.batches, self.update_count] + list(self._sharers.value))
 
     def _state_variables(self):
-        return [self.matrix, self.batches, self.updates]
+        return [self.matrix, self.batches, self.update_count]
 
     def get_config(self):
         config = super(ConfusionMatrix, self).get_config()
@@ -228,8 +230,8 @@ class _Score(_SharedMixin, Metric):
         self.threshold = confusion_matrix.threshold
         self.multilabel = confusion_matrix.multilabel
         self._cm = _Untracked(confusion_matrix)
-        self.updates = self.add_weight(name="updates")
-        confusion_matrix._attach(self.updates)
+        self.update_count = self.add_weight(name="updates")
+        confusion_matrix._attach(self.update_count)
 
     @property
     def confusion_matrix(self):
@@ -241,7 +243,7 @@ class _Score(_SharedMixin, Metric):
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         """Add a batch to the confusion matrix (once per step when shared)."""
-        return self._cm.value._apply(self.updates, y_true, y_pred, sample_weight)
+        return self._cm.value._apply(self.update_count, y_true, y_pred, sample_weight)
 
     def result(self):
         """The score: a scalar, or one value per class for ``average=None``."""
@@ -255,7 +257,7 @@ class _Score(_SharedMixin, Metric):
         self._cm.value.reset_state()
 
     def _state_variables(self):
-        return [self.updates] + self._cm.value._state_variables()
+        return [self.update_count] + self._cm.value._state_variables()
 
     def per_class_metrics(self, class_names=None):
         """One scalar metric per class, sharing this metric's state.
