@@ -1,0 +1,92 @@
+"""Shared data generators and scikit-learn references for the metric tests.
+
+Imported by ``tests/test_metrics.py`` (TF 2.x) and ``tests_tf1/test_metrics.py``
+(TF 1.15). Every expected value comes from scikit-learn or NumPy, never from
+compat_metrics itself.
+"""
+
+import numpy as np
+from sklearn import metrics as skm
+
+AVERAGES = (None, "micro", "macro", "weighted")
+
+# name -> (compat_metrics class name, extra constructor kwargs, index into sklearn's (p, r, f), beta)
+SCORES = {
+    "precision": ("Precision", {}, 0, 1.0),
+    "recall": ("Recall", {}, 1, 1.0),
+    "f1": ("F1Score", {}, 2, 1.0),
+    "f2": ("FBetaScore", {"beta": 2.0}, 2, 2.0),
+}
+
+# How labels are fed: class ids (n,), (n, 1) int, (n, 1) float (TF1 Keras style), one-hot (n, C).
+LABEL_FORMATS = ("ids", "column", "float_column", "one_hot")
+
+
+def make_data(seed, n, num_classes, logits=False):
+    """Random class ids and scores; returns (ids, scores) with no ties in argmax."""
+    rng = np.random.RandomState(seed)
+    ids = rng.randint(0, num_classes, size=n)
+    scores = rng.rand(n, num_classes).astype("float32")
+    # make the model right about half the time
+    right = rng.rand(n) < 0.5
+    scores[np.arange(n)[right], ids[right]] += 1.0
+    if not logits:
+        scores = scores / scores.sum(axis=1, keepdims=True)
+    else:
+        scores = np.log(scores)
+    return ids, scores
+
+
+def format_labels(ids, num_classes, label_format):
+    if label_format == "ids":
+        return ids.astype("int64")
+    if label_format == "column":
+        return ids.reshape(-1, 1).astype("int32")
+    if label_format == "float_column":
+        return ids.reshape(-1, 1).astype("float32")
+    if label_format == "one_hot":
+        return np.eye(num_classes, dtype="float32")[ids]
+    raise ValueError(label_format)
+
+
+def predicted_ids(scores, threshold=None):
+    """NumPy reference of the prediction rule: argmax, or score > threshold for one column."""
+    scores = np.asarray(scores)
+    if scores.ndim == 1 or scores.shape[-1] == 1:
+        return (scores.reshape(-1) > (0.5 if threshold is None else threshold)).astype(int)
+    return scores.argmax(axis=-1)
+
+
+def split_points(n, cuts):
+    """Uneven batch boundaries from arbitrary cut positions."""
+    points = sorted(set(int(c) % (n + 1) for c in cuts) | {0, n})
+    return list(zip(points[:-1], points[1:]))
+
+
+def sklearn_score(score, y_true, y_pred, num_classes, average, zero_division=0.0, sample_weight=None,
+                  multilabel=False):
+    """scikit-learn's value of a score over all classes ``range(num_classes)``."""
+    _, _, index, beta = SCORES[score]
+    labels = list(range(num_classes))
+    result = skm.precision_recall_fscore_support(
+        y_true, y_pred, beta=beta, labels=None if (average == "binary" or multilabel) else labels,
+        average=average, zero_division=zero_division, sample_weight=sample_weight)
+    return np.asarray(result[index], dtype=float)
+
+
+def sklearn_confusion_matrix(y_true, y_pred, num_classes, sample_weight=None):
+    return skm.confusion_matrix(y_true, y_pred, labels=list(range(num_classes)), sample_weight=sample_weight)
+
+
+def sklearn_supports_nan_zero_division():
+    try:
+        skm.precision_score([0, 1], [0, 0], zero_division=np.nan, average="macro")
+        return True
+    except Exception:  # older scikit-learn (< 1.3) rejects NaN
+        return False
+
+
+def huber(y_true, y_pred, threshold):
+    """NumPy Huber loss per element (the seed's HuberMetric)."""
+    error = np.abs(np.asarray(y_true, float) - np.asarray(y_pred, float))
+    return np.where(error < threshold, 0.5 * error ** 2, threshold * error - 0.5 * threshold ** 2)
