@@ -38,3 +38,23 @@ def roundtrip(model, expected, tmp_path, stem, suffix):
         np.testing.assert_allclose(loaded["result"], expected, rtol=1e-5)
     assert np.isfinite(loaded["fit_loss"])
     return loaded
+
+
+def check_component_model_roundtrip(tmp_path, suffix):
+    """Seed 000 model: train, save, load in a fresh process, same evaluate."""
+    import scenarios
+    model, _ = scenarios.compiled_seed_model()
+    x, y = scenarios.data()
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    expected = scenarios.check_components_evaluate(model)
+    roundtrip(model, {k: expected[k] for k in ("loss", "ce", "reg")}, tmp_path, "seed", suffix)
+
+
+def check_input_loss_model_roundtrip(tmp_path, suffix):
+    """Seed 003 model: train, save, load in a fresh process, same evaluate."""
+    import scenarios
+    model = scenarios.compiled_loc_model()
+    x, y = scenarios.data()
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    expected = scenarios.check_input_loss_evaluate(model)
+    roundtrip(model, expected, tmp_path, "loc", suffix)

@@ -150,6 +150,23 @@ def check_input_loss_evaluate(model, batch_size=16):
     return result
 
 
+def check_compile_with_flag_trains():
+    """Old code's ``experimental_run_tf_function=False`` trains on every version."""
+    model = dense_model()
+    compat_metrics.compile(model, optimizer="sgd", loss="mse", experimental_run_tf_function=False)
+    x, y = data()
+    history = model.fit(x, y, epochs=1, verbose=0)
+    assert history.history["loss"][0] > 0
+
+
+def check_input_loss_fit_and_evaluate(**compile_kwargs):
+    """Train one epoch with an input loss, then compare evaluate with NumPy."""
+    model = compiled_loc_model(**compile_kwargs)
+    x, y = data()
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    check_input_loss_evaluate(model)
+
+
 def _load_and_evaluate(path):
     """Run in a fresh process: load without custom_objects, evaluate, fit once more."""
     import json

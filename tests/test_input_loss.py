@@ -11,10 +11,7 @@ import scenarios
 
 @pytest.mark.parametrize("run_eagerly", [False, True], ids=["tf_function", "run_eagerly"])
 def test_input_loss_evaluate_matches_numpy_using_inputs(run_eagerly):
-    model = scenarios.compiled_loc_model(run_eagerly=run_eagerly)
-    x, y = scenarios.data()
-    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
-    scenarios.check_input_loss_evaluate(model)
+    scenarios.check_input_loss_fit_and_evaluate(run_eagerly=run_eagerly)
 
 
 def test_input_loss_accepts_old_compile_arguments():
@@ -58,8 +55,4 @@ def test_missing_call_is_reported():
 
 @pytest.mark.parametrize("suffix", saving.save_formats())
 def test_input_loss_model_saves_and_loads_without_custom_objects(tmp_path, suffix):
-    model = scenarios.compiled_loc_model()
-    x, y = scenarios.data()
-    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
-    expected = scenarios.check_input_loss_evaluate(model)
-    saving.roundtrip(model, expected, tmp_path, "loc", suffix)
+    saving.check_input_loss_model_roundtrip(tmp_path, suffix)

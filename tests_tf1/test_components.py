@@ -121,8 +121,4 @@ def test_metrics_created_before_the_loss_runs_after_clear_session():
 
 @pytest.mark.parametrize("suffix", saving.save_formats())
 def test_component_loss_model_saves_and_loads_without_custom_objects(tmp_path, suffix):
-    model, _ = scenarios.compiled_seed_model()
-    x, y = scenarios.data()
-    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
-    expected = scenarios.check_components_evaluate(model)
-    saving.roundtrip(model, {k: expected[k] for k in ("loss", "ce", "reg")}, tmp_path, "seed", suffix)
+    saving.check_component_model_roundtrip(tmp_path, suffix)

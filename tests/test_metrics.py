@@ -1,0 +1,478 @@
+"""compat_metrics.metrics on TF 2.x (Keras 2, Keras 3, tf_keras): eager, tf.function, fit/evaluate.
+
+Every expected value is computed by scikit-learn or NumPy (tests/metric_scenarios.py).
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from hypothesis import given, settings, strategies as st
+
+import compat_metrics
+from compat_metrics import metrics as cmm
+from compat_metrics import runtime
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import metric_scenarios as sc  # noqa: E402
+
+keras = runtime.keras
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def make_score(score, num_classes, **kwargs):
+    class_name, extra, _, _ = sc.SCORES[score]
+    return getattr(cmm, class_name)(num_classes, **dict(extra, **kwargs))
+
+
+def value(tensor):
+    return np.asarray(tensor.numpy() if hasattr(tensor, "numpy") else tensor, dtype=float)
+
+
+# -- values against scikit-learn ---------------------------------------------------------------
+@pytest.mark.parametrize("label_format", sc.LABEL_FORMATS)
+@pytest.mark.parametrize("average", sc.AVERAGES)
+@pytest.mark.parametrize("score", sorted(sc.SCORES))
+def test_score_matches_sklearn(score, average, label_format):
+    ids, probs = sc.make_data(0, 40, 4)
+    metric = make_score(score, 4, average=average)
+    metric.update_state(sc.format_labels(ids, 4, label_format), probs)
+    expected = sc.sklearn_score(score, ids, sc.predicted_ids(probs), 4, average)
+    np.testing.assert_allclose(value(metric.result()), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_logits_give_the_same_as_probabilities():
+    ids, logits = sc.make_data(1, 30, 3, logits=True)
+    metric = cmm.F1Score(3, average="macro")
+    metric.update_state(ids, logits)
+    expected = sc.sklearn_score("f1", ids, logits.argmax(1), 3, "macro")
+    np.testing.assert_allclose(value(metric.result()), expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("average", sc.AVERAGES + ("binary",))
+def test_binary_threshold_single_column(average):
+    rng = np.random.RandomState(2)
+    y = rng.randint(0, 2, size=50)
+    p = rng.rand(50, 1).astype("float32")
+    metric = cmm.F1Score(2, average=average, threshold=0.3)
+    metric.update_state(y.reshape(-1, 1), p)
+    expected = sc.sklearn_score("f1", y, (p[:, 0] > 0.3).astype(int), 2, average)
+    np.testing.assert_allclose(value(metric.result()), expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("average", sc.AVERAGES)
+def test_multilabel_matches_sklearn(average):
+    rng = np.random.RandomState(3)
+    y = (rng.rand(40, 4) > 0.5).astype("float32")
+    p = rng.rand(40, 4).astype("float32")
+    w = rng.rand(40).astype("float32")
+    metric = cmm.Recall(4, average=average, threshold=0.4, multilabel=True)
+    metric.update_state(y, p, sample_weight=w)
+    expected = sc.sklearn_score("recall", y.astype(int), (p > 0.4).astype(int), 4, average, sample_weight=w,
+                                multilabel=True)
+    np.testing.assert_allclose(value(metric.result()), expected, rtol=1e-5)
+
+
+def test_zero_division_nan_matches_sklearn():
+    if not sc.sklearn_supports_nan_zero_division():
+        pytest.skip("this scikit-learn (< 1.3) has no zero_division=nan to compare with")
+    y = np.array([0, 0, 1, 1])
+    p = np.eye(3, dtype="float32")[[0, 0, 1, 0]]  # class 2 never true nor predicted
+    for average in sc.AVERAGES:
+        metric = cmm.Precision(3, average=average, zero_division=float("nan"))
+        metric.update_state(y, p)
+        expected = sc.sklearn_score("precision", y, p.argmax(1), 3, average, zero_division=np.nan)
+        np.testing.assert_allclose(value(metric.result()), expected, rtol=1e-6)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10 ** 6), n=st.integers(1, 60), num_classes=st.integers(2, 5),
+       cuts=st.lists(st.integers(0, 60), max_size=5), weighted=st.booleans(),
+       zero_division=st.sampled_from([0.0, 1.0]), label_format=st.sampled_from(sc.LABEL_FORMATS))
+def test_property_uneven_batches_and_weights_match_sklearn(seed, n, num_classes, cuts, weighted, zero_division,
+                                                           label_format):
+    ids, probs = sc.make_data(seed, n, num_classes)
+    weights = np.random.RandomState(seed + 1).uniform(0.1, 2.0, size=n).astype("float32") if weighted else None
+    labels = sc.format_labels(ids, num_classes, label_format)
+    cm = cmm.ConfusionMatrix(num_classes)
+    shared = {(score, average): make_score(score, num_classes, average=average, zero_division=zero_division,
+                                           confusion_matrix=cm)
+              for score in sc.SCORES for average in sc.AVERAGES}
+    own = {score: make_score(score, num_classes, average="macro", zero_division=zero_division)
+           for score in sc.SCORES}
+    batches = sc.split_points(n, cuts)
+    for start, stop in batches:
+        w = None if weights is None else weights[start:stop]
+        for metric in list(shared.values()) + list(own.values()):
+            metric.update_state(labels[start:stop], probs[start:stop], sample_weight=w)
+    predicted = probs.argmax(1)
+    np.testing.assert_allclose(value(cm.result()), sc.sklearn_confusion_matrix(ids, predicted, num_classes, weights),
+                               rtol=1e-5, atol=1e-5)
+    assert value(cm.batches_added()) == len(batches)
+    for (score, average), metric in shared.items():
+        expected = sc.sklearn_score(score, ids, predicted, num_classes, average, zero_division, weights)
+        np.testing.assert_allclose(value(metric.result()), expected, rtol=1e-5, atol=1e-6,
+                                   err_msg="{} average={}".format(score, average))
+    for score, metric in own.items():
+        expected = sc.sklearn_score(score, ids, predicted, num_classes, "macro", zero_division, weights)
+        np.testing.assert_allclose(value(metric.result()), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_updates_inside_tf_function_match_sklearn():
+    ids, probs = sc.make_data(4, 37, 3)
+    weights = np.random.RandomState(5).rand(37).astype("float32")
+    cm = cmm.ConfusionMatrix(3)
+    f1 = cmm.F1Score(3, average="weighted", confusion_matrix=cm)
+    precision = cmm.Precision(3, confusion_matrix=cm)
+
+    @tf.function
+    def step(y, p, w):
+        f1.update_state(y, p, sample_weight=w)
+        precision.update_state(y, p, sample_weight=w)
+
+    for start, stop in [(0, 5), (5, 30), (30, 37)]:
+        step(tf.constant(ids[start:stop]), tf.constant(probs[start:stop]), tf.constant(weights[start:stop]))
+    assert value(cm.batches_added()) == 3
+    predicted = probs.argmax(1)
+    np.testing.assert_allclose(value(f1.result()), sc.sklearn_score("f1", ids, predicted, 3, "weighted",
+                                                                       sample_weight=weights), rtol=1e-5)
+    np.testing.assert_allclose(value(precision.result()), sc.sklearn_score("precision", ids, predicted, 3, None,
+                                                                              sample_weight=weights), rtol=1e-5)
+
+
+def test_shared_matrix_adds_each_batch_once_and_resets_for_all():
+    ids, probs = sc.make_data(6, 20, 3)
+    cm = cmm.ConfusionMatrix(3)
+    readers = [cmm.Precision(3, confusion_matrix=cm), cmm.Recall(3, confusion_matrix=cm),
+               cmm.F1Score(3, confusion_matrix=cm)] + cmm.F1Score(3, name="f1", confusion_matrix=cm).per_class_metrics()
+    for start in range(0, 20, 5):
+        for metric in readers:
+            metric.update_state(ids[start:start + 5], probs[start:start + 5])
+    assert value(cm.batches_added()) == 4  # not 4 * len(readers)
+    np.testing.assert_allclose(value(cm.result()), sc.sklearn_confusion_matrix(ids, probs.argmax(1), 3))
+    readers[1].reset_state()
+    assert value(cm.result()).sum() == 0 and value(cm.batches_added()) == 0
+    readers[2].update_state(ids[:5], probs[:5])
+    readers[0].update_state(ids[:5], probs[:5])
+    np.testing.assert_allclose(value(cm.result()), sc.sklearn_confusion_matrix(ids[:5], probs[:5].argmax(1), 3))
+
+
+def test_sharing_requires_matching_settings():
+    cm = cmm.ConfusionMatrix(3)
+    with pytest.raises(ValueError, match="num_classes"):
+        cmm.F1Score(4, confusion_matrix=cm)
+
+
+@pytest.mark.parametrize("bad", [{"average": "samples"}, {"zero_division": 0.5}, {"beta": 0.0}])
+def test_invalid_arguments_say_what_was_received(bad):
+    with pytest.raises(ValueError, match="Received"):
+        cmm.FBetaScore(3, **bad)
+
+
+# -- bad input -----------------------------------------------------------------------------------
+BAD_INPUTS = {
+    "label out of range": (np.array([0, 3, 1]), np.eye(3, dtype="float32"), "outside \\[0, num_classes=3\\)"),
+    "negative label": (np.array([0, -1, 1]), np.eye(3, dtype="float32"), "outside"),
+    "fractional float labels": (np.array([0.0, 1.5, 2.0], "float32"), np.eye(3, dtype="float32"), "fractional"),
+    "NaN predictions": (np.array([0, 1, 2]), np.array([[0.5, 0.5, 0], [np.nan, 0, 1], [0, 0, 1]], "float32"), "NaN"),
+    "not one-hot": (np.array([[1, 1, 0], [0, 1, 0], [0, 0, 1]], "float32"), np.eye(3, dtype="float32"), "one-hot"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+@pytest.mark.parametrize("mode", ["eager", "tf.function"])
+def test_bad_input_raises_and_leaves_state_unchanged(case, mode):
+    y_bad, p_bad, message = BAD_INPUTS[case]
+    ids, probs = sc.make_data(7, 6, 3)
+    metric = cmm.F1Score(3, average="macro")
+    update = metric.update_state if mode == "eager" else tf.function(metric.update_state)
+    update(sc.format_labels(ids, 3, "one_hot" if case == "not one-hot" else "ids"), probs)
+    before = value(metric.confusion_matrix.result())
+    with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+        update(y_bad, p_bad)
+    np.testing.assert_array_equal(value(metric.confusion_matrix.result()), before)
+    np.testing.assert_allclose(value(metric.result()), sc.sklearn_score("f1", ids, probs.argmax(1), 3, "macro"),
+                               rtol=1e-5)
+
+
+def test_mismatched_batch_sizes():
+    metric = cmm.Precision(3)
+    with pytest.raises(ValueError, match="different numbers of samples"):
+        metric.update_state(np.array([0, 1]), np.eye(3, dtype="float32"))
+    update = tf.function(metric.update_state, input_signature=[tf.TensorSpec([None], tf.int32),
+                                                               tf.TensorSpec([None, 3], tf.float32)])
+    with pytest.raises(tf.errors.InvalidArgumentError, match="different numbers of samples"):
+        update(tf.constant([0, 1]), tf.eye(3))
+    assert value(metric.confusion_matrix.result()).sum() == 0
+
+
+def test_wrong_number_of_columns():
+    with pytest.raises(ValueError, match="columns"):
+        cmm.Recall(3).update_state(np.array([0, 1]), np.ones((2, 4), "float32"))
+
+
+# -- counters and the base class ----------------------------------------------------------------
+def test_seed_counters():
+    m = cmm.BinaryTruePositives()
+    m.update_state([0, 1, 1, 1], [0, 1, 0, 0])
+    assert float(m.result()) == 1.0
+    m.update_state([1, 1, 1, 1], [0, 1, 1, 0])
+    assert float(m.result()) == 3.0
+    c = cmm.CategoricalTruePositives()
+    ids, probs = sc.make_data(8, 25, 4)
+    w = np.random.RandomState(9).rand(25).astype("float32")
+    c.update_state(ids.reshape(-1, 1), probs, sample_weight=w)
+    np.testing.assert_allclose(float(c.result()), np.sum(w * (probs.argmax(1) == ids)), rtol=1e-5)
+    c.reset_states()
+    assert float(c.result()) == 0.0
+
+
+class HuberMetric(cmm.Metric):
+    """The seed's metric: Keras 2 style ``add_weight("name", ...)``, custom ``get_config``."""
+
+    def __init__(self, threshold=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.threshold = threshold
+        self.total = self.add_weight("total", initializer="zeros")
+        self.count = self.add_weight("count", initializer="zeros")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        error = tf.abs(tf.cast(y_true, tf.float32) - tf.cast(y_pred, tf.float32))
+        loss = tf.where(error < self.threshold, 0.5 * tf.square(error),
+                        self.threshold * error - 0.5 * self.threshold ** 2)
+        self.total.assign_add(tf.reduce_sum(loss))
+        self.count.assign_add(tf.cast(tf.size(y_true), tf.float32))
+
+    def result(self):
+        return self.total / self.count
+
+    def get_config(self):
+        return {**super().get_config(), "threshold": self.threshold}
+
+
+class ScaledMean(cmm.Metric):
+    """Keras 3 style ``add_weight(shape=..., name=...)``, automatic get_config, resets via reset_states."""
+
+    def __init__(self, scale, name="scaled_mean"):
+        super().__init__(name=name)
+        self.scale = scale
+        self.sums = self.add_weight(shape=(2,), initializer="zeros", name="sums")
+        self.reset_calls = 0
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_pred = tf.reshape(tf.cast(y_pred, tf.float32), [-1])
+        self.sums.assign_add(tf.stack([self.scale * tf.reduce_sum(y_pred), tf.cast(tf.size(y_pred), tf.float32)]))
+
+    def result(self):
+        return self.sums[0] / self.sums[1]
+
+    def reset_states(self):  # Keras 2 name only
+        self.reset_calls += 1
+        self.sums.assign(tf.zeros((2,)))
+
+
+class OnlyResetState(cmm.Metric):
+    def __init__(self, name="only_reset_state"):
+        super().__init__(name=name)
+        self.value = self.add_weight(name="v")
+        self.reset_calls = 0
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        self.value.assign_add(1.0)
+
+    def result(self):
+        return tf.identity(self.value)
+
+    def reset_state(self):  # Keras 3 name only
+        self.reset_calls += 1
+        self.value.assign(0.0)
+
+
+@pytest.mark.parametrize("cls", [ScaledMean, OnlyResetState])
+def test_both_reset_names_reach_the_override(cls):
+    metric = cls(2.0) if cls is ScaledMean else cls()
+    for reset in ("reset_state", "reset_states"):
+        metric.update_state(None, np.ones(3, "float32"))
+        assert float(metric.result()) != 0
+        getattr(metric, reset)()
+        assert np.all(value(tf.convert_to_tensor(metric.variables[0])) == 0)
+    assert metric.reset_calls == 2
+
+
+def test_add_weight_call_forms():
+    metric = ScaledMean(3.0)
+    assert tuple(metric.sums.shape) == (2,)
+    huber = HuberMetric(2.0)
+    assert tuple(huber.total.shape) == ()
+    metric.update_state(None, np.array([1.0, 2.0], "float32"))
+    assert float(metric.result()) == pytest.approx(4.5)
+
+
+def test_config_roundtrip_without_custom_objects():
+    for metric in (ScaledMean(3.0, name="s"), HuberMetric(2.0, name="h"),
+                   cmm.FBetaScore(3, beta=0.5, average="macro", zero_division=1.0, class_names=["a", "b", "c"])):
+        config = keras.metrics.serialize(metric)
+        restored = keras.metrics.deserialize(json.loads(json.dumps(config)))
+        assert type(restored) is type(metric)
+        assert restored.get_config() == metric.get_config()
+
+
+def test_keras_builtin_precision_is_not_shadowed():
+    builtin = keras.metrics.Precision(thresholds=0.3, name="p")
+    restored = keras.metrics.deserialize(keras.metrics.serialize(builtin))
+    assert not isinstance(restored, cmm.Precision)
+
+
+# -- Keras fit / evaluate -------------------------------------------------------------------------
+def small_model(num_classes=3, features=4, seed=0):
+    model = keras.Sequential([keras.layers.Dense(num_classes, activation="softmax", input_shape=(features,))])
+    rng = np.random.RandomState(seed)
+    model.set_weights([rng.randn(features, num_classes).astype("float32"), np.zeros(num_classes, "float32")])
+    return model
+
+
+def class_data(seed, n, num_classes=3, features=4):
+    rng = np.random.RandomState(seed)
+    return rng.randn(n, features).astype("float32"), rng.randint(0, num_classes, size=n)
+
+
+@pytest.mark.parametrize("class_names", [None, ["cat", "dog", "owl"]])
+def test_fit_puts_per_class_values_in_history(class_names):
+    keras.backend.clear_session()
+    x, y = class_data(10, 70)
+    x_val, y_val = class_data(11, 45)
+    model = small_model()
+    f1 = cmm.F1Score(3, name="f1", class_names=class_names)
+    macro = cmm.Precision(3, average="macro", name="macro_precision", confusion_matrix=f1.confusion_matrix)
+    compat_metrics.compile(model, optimizer=keras.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy",
+                           metrics=f1.per_class_metrics() + [macro])
+    history = model.fit(x, y, batch_size=16, epochs=2, validation_data=(x_val, y_val), verbose=0)
+    labels = class_names or ["0", "1", "2"]
+    for label in labels:
+        for key in ("f1_" + label, "val_f1_" + label):
+            assert key in history.history and len(history.history[key]) == 2, sorted(history.history)
+    predicted = model.predict(x_val, batch_size=64).argmax(1)
+    expected = sc.sklearn_score("f1", y_val, predicted, 3, None)
+    got = [history.history["val_f1_" + label][-1] for label in labels]
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(history.history["val_macro_precision"][-1],
+                               sc.sklearn_score("precision", y_val, predicted, 3, "macro"), rtol=1e-5)
+    results = dict(zip(model.metrics_names, np.atleast_1d(model.evaluate(x_val, y_val, batch_size=10, verbose=0))))
+    np.testing.assert_allclose(results["f1_" + labels[1]], expected[1], rtol=1e-5, atol=1e-6)
+    assert value(f1.confusion_matrix.batches_added()) == 5  # 45 samples in batches of 10, once each
+
+
+def test_evaluate_with_sample_weights_and_one_hot_labels():
+    keras.backend.clear_session()
+    x, y = class_data(12, 53)
+    w = np.random.RandomState(13).uniform(0.1, 2.0, size=53).astype("float32")
+    model = small_model(seed=1)
+    metrics = [cmm.F1Score(3, average="weighted", name="wf1"), cmm.Recall(3, average="micro", name="micro_r")]
+    compat_metrics.compile(model, optimizer="sgd", loss="categorical_crossentropy", weighted_metrics=metrics)
+    results = dict(zip(model.metrics_names,
+                       np.atleast_1d(model.evaluate(x, np.eye(3, dtype="float32")[y], sample_weight=w,
+                                                    batch_size=8, verbose=0))))
+    predicted = model.predict(x, batch_size=64).argmax(1)
+    np.testing.assert_allclose(results["wf1"], sc.sklearn_score("f1", y, predicted, 3, "weighted", sample_weight=w),
+                               rtol=1e-5)
+    np.testing.assert_allclose(results["micro_r"], sc.sklearn_score("recall", y, predicted, 3, "micro",
+                                                                    sample_weight=w), rtol=1e-5)
+
+
+def test_saved_model_loads_metric_arguments_without_custom_objects(tmp_path):
+    keras.backend.clear_session()
+    x, y = class_data(14, 30)
+    model = small_model(seed=2)
+    compat_metrics.compile(model, optimizer="sgd", loss="sparse_categorical_crossentropy",
+                           metrics=[HuberMetric(threshold=0.2, name="huber"),
+                                    cmm.F1Score(3, average="macro", name="f1m")])
+    model.evaluate(x, y, verbose=0)
+    suffix = ".keras" if runtime.KERAS_FLAVOUR == "keras3" else ".h5"
+    path = str(tmp_path / ("model" + suffix))
+    model.save(path)
+    loaded = compat_metrics.load_model(path)
+    results = dict(zip(loaded.metrics_names, np.atleast_1d(loaded.evaluate(x, y, batch_size=30, verbose=0))))
+    probs = loaded.predict(x, batch_size=64)
+    np.testing.assert_allclose(results["f1m"], sc.sklearn_score("f1", y, probs.argmax(1), 3, "macro"), rtol=1e-5)
+    np.testing.assert_allclose(results["huber"], sc.huber(y, probs, 0.2).mean(), rtol=1e-5)
+
+
+# -- streaming() needs a TF1 graph ----------------------------------------------------------------
+def test_streaming_in_eager_mode_says_what_to_do():
+    with pytest.raises(RuntimeError, match="update_state"):
+        cmm.streaming(cmm.F1Score(3), [0], [[1.0, 0.0, 0.0]])
+
+
+# -- plots ----------------------------------------------------------------------------------------
+def test_plots_are_written_and_open(tmp_path):
+    pytest.importorskip("matplotlib", reason="matplotlib is the optional 'plot' extra")
+    import matplotlib.image
+    from compat_metrics import plot
+    history = {"f1_cat": [0.2, 0.5, 0.6], "val_f1_cat": [0.1, 0.4, 0.5], "f1_dog": [0.3, 0.4, 0.8],
+               "val_f1_dog": [0.3, 0.3, 0.7], "loss": [1.0, 0.8, 0.7]}
+    curves = plot.plot_per_class(history, "f1", str(tmp_path / "f1.png"))
+    cm = cmm.ConfusionMatrix(2, class_names=["cat", "dog"])
+    cm.update_state([0, 1, 1, 0], [[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7]])
+    heatmap = plot.plot_confusion_matrix(cm, str(tmp_path / "cm.png"))
+    for path in (curves, heatmap):
+        image = matplotlib.image.imread(path)
+        assert image.ndim == 3 and image.shape[0] > 100 and image.std() > 0
+    assert set(plot.per_class_keys(history, "f1")) == {"cat", "dog"}
+    with pytest.raises(ValueError, match="per_class_metrics"):
+        plot.plot_per_class(history, "recall", str(tmp_path / "r.png"))
+
+
+# -- MirroredStrategy, two logical CPUs (configured before TF starts, in a subprocess) -----------
+MIRRORED_SCRIPT = r"""
+import json, sys
+import numpy as np
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+import compat_metrics
+from compat_metrics import metrics as cmm
+keras = compat_metrics.keras
+rng = np.random.RandomState(0)
+x = rng.randn(61, 4).astype("float32"); y = rng.randint(0, 3, size=61)
+w = rng.uniform(0.1, 2.0, size=61).astype("float32")
+kernel = rng.randn(4, 3).astype("float32")
+out = {}
+for label, strategy in (("one", tf.distribute.get_strategy()),
+                        ("two", tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]))):
+    with strategy.scope():
+        model = keras.Sequential([keras.layers.Dense(3, activation="softmax", input_shape=(4,))])
+        model.set_weights([kernel, np.zeros(3, "float32")])
+        f1 = cmm.F1Score(3, name="f1")
+        metrics = f1.per_class_metrics() + [cmm.Precision(3, average="macro", name="mp",
+                                                          confusion_matrix=f1.confusion_matrix)]
+        compat_metrics.compile(model, optimizer="sgd", loss="sparse_categorical_crossentropy",
+                               weighted_metrics=metrics)
+    res = model.evaluate(x, y, sample_weight=w, batch_size=16, verbose=0)
+    out[label] = dict(zip(model.metrics_names, [float(v) for v in np.atleast_1d(res)]))
+    out[label]["replicas"] = strategy.num_replicas_in_sync
+out["predicted"] = model.predict(x, batch_size=64).argmax(1).tolist()
+out["y"] = y.tolist(); out["w"] = w.tolist()
+print("RESULT" + json.dumps(out))
+"""
+
+
+def test_mirrored_strategy_two_cpus_matches_one_device_and_sklearn():
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               TF_CPP_MIN_LOG_LEVEL="2")
+    proc = subprocess.run([sys.executable, "-c", MIRRORED_SCRIPT], env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True, timeout=300)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT")]
+    assert proc.returncode == 0 and lines, proc.stderr[-3000:]
+    out = json.loads(lines[-1][len("RESULT"):])
+    assert out["two"]["replicas"] == 2
+    y, predicted, w = np.array(out["y"]), np.array(out["predicted"]), np.array(out["w"])
+    expected_f1 = sc.sklearn_score("f1", y, predicted, 3, None, sample_weight=w)
+    expected_mp = sc.sklearn_score("precision", y, predicted, 3, "macro", sample_weight=w)
+    for label in ("one", "two"):
+        got = [out[label]["f1_{}".format(i)] for i in range(3)]
+        np.testing.assert_allclose(got, expected_f1, rtol=1e-5, atol=1e-6, err_msg=label)
+        np.testing.assert_allclose(out[label]["mp"], expected_mp, rtol=1e-5, err_msg=label)
