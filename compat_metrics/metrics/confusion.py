@@ -126,6 +126,7 @@ class ConfusionMatrix(_SharedMixin, Metric):
         if tf.executing_eagerly():  # a sharer added mid-stream starts level with the others
             counter.assign(tf.cast(_read(self.batches), counter.dtype))
 
+    @tf.autograph.experimental.do_not_convert
     def _apply(self, counter, y_true, y_pred, sample_weight=None):
         """Add the batch unless another sharer already added this step's batch."""
         true, pred, weights, checks = F.prepare_inputs(
@@ -151,9 +152,9 @@ class ConfusionMatrix(_SharedMixin, Metric):
             with tf.control_dependencies(_deps([update])):
                 mark = self.batches.assign(count)
             with tf.control_dependencies(_deps([mark])):
-                return tf.constant(True)
+                return tf.ones_like(count)
 
-        return tf.cond(count > added, add, lambda: tf.constant(False))
+        return tf.cond(count > added, add, lambda: tf.zeros_like(count))
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         """Add a batch (once per step when shared; see the module docstring)."""
