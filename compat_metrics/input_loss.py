@@ -58,10 +58,10 @@ class InputLoss(impl.Loss):
         self._step_inputs = inputs
 
     def _current_inputs(self):
+        if self._step_inputs is not None and (self._inputs_source is None or tf.executing_eagerly()):
+            return self._step_inputs
         if self._inputs_source is not None:
             return self._inputs_source()
-        if self._step_inputs is not None:
-            return self._step_inputs
         raise RuntimeError(
             "{} needs the model's inputs but is not bound to a model: compile with "
             "compat_metrics.compile(model, loss=...) and load saved models with "

@@ -241,11 +241,12 @@ class HuberMetric(cmm.Metric):
         self.count = self.add_weight("count", initializer="zeros")
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        error = tf.abs(tf.cast(y_true, tf.float32) - tf.cast(y_pred, tf.float32))
+        y_pred = tf.cast(y_pred, tf.float32)
+        error = tf.abs(tf.reshape(tf.cast(y_true, tf.float32), [-1, 1]) - tf.reshape(y_pred, [tf.shape(y_pred)[0], -1]))
         loss = tf.where(error < self.threshold, 0.5 * tf.square(error),
                         self.threshold * error - 0.5 * self.threshold ** 2)
         self.total.assign_add(tf.reduce_sum(loss))
-        self.count.assign_add(tf.cast(tf.size(y_true), tf.float32))
+        self.count.assign_add(tf.cast(tf.size(error), tf.float32))
 
     def result(self):
         return self.total / self.count
@@ -398,7 +399,7 @@ def test_saved_model_loads_metric_arguments_without_custom_objects(tmp_path):
     results = dict(zip(loaded.metrics_names, np.atleast_1d(loaded.evaluate(x, y, batch_size=30, verbose=0))))
     probs = loaded.predict(x, batch_size=64)
     np.testing.assert_allclose(results["f1m"], sc.sklearn_score("f1", y, probs.argmax(1), 3, "macro"), rtol=1e-5)
-    np.testing.assert_allclose(results["huber"], sc.huber(y, probs, 0.2).mean(), rtol=1e-5)
+    np.testing.assert_allclose(results["huber"], sc.huber(y.reshape(-1, 1), probs, 0.2).mean(), rtol=1e-5)
 
 
 # -- streaming() needs a TF1 graph ----------------------------------------------------------------

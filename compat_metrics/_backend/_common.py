@@ -39,10 +39,18 @@ def _x_of_compute_loss(*args, **kwargs):
     return kwargs["x"] if "x" in kwargs else (args[0] if args else None)
 
 
+def _x_of_call(*args, **kwargs):
+    """``x`` from the arguments of ``Model.call(inputs, ...)``."""
+    return kwargs["inputs"] if "inputs" in kwargs else (args[0] if args else None)
+
+
+# method -> (how to find x in its arguments, whether x is forgotten after it returns)
 HOOKS = {
-    "train_step": _x_of_step,
-    "test_step": _x_of_step,
-    "compute_loss": _x_of_compute_loss,
+    "train_step": (_x_of_step, True),
+    "test_step": (_x_of_step, True),
+    "compute_loss": (_x_of_compute_loss, True),
+    # TF 2.0/2.1 with run_eagerly=True: the loss runs after the model call.
+    "call": (_x_of_call, False),
 }
 
 
@@ -60,17 +68,18 @@ def install_input_hook(model, loss, methods):
         object.__setattr__(model, "_compat_metrics_input_losses", hooked)
         for method_name in methods:
             original = getattr(model, method_name)
-            x_of = HOOKS[method_name]
+            x_of, forget = HOOKS[method_name]
 
-            def hooked_method(*args, _original=original, _x_of=x_of, **kwargs):
+            def hooked_method(*args, _original=original, _x_of=x_of, _forget=forget, **kwargs):
                 x = _x_of(*args, **kwargs)
                 for bound in hooked:
                     bound._set_step_inputs(x)
                 try:
                     return _original(*args, **kwargs)
                 finally:
-                    for bound in hooked:
-                        bound._set_step_inputs(None)
+                    if _forget:
+                        for bound in hooked:
+                            bound._set_step_inputs(None)
 
             object.__setattr__(model, method_name, hooked_method)
     if loss not in hooked:

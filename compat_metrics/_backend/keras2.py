@@ -31,7 +31,8 @@ MECHANISMS = {
     "loss_components": "control dependency on a variable assignment",
     RUN_TF_FUNCTION_FLAG: ("kept (TF 2.0/2.1 honour it)" if HONOURS_RUN_TF_FUNCTION
                            else "dropped with a warning (TF >= 2.2 ignores it)"),
-    "input_loss": ("closure over model.inputs with experimental_run_tf_function=False"
+    "input_loss": ("closure over model.inputs with experimental_run_tf_function=False "
+                   "(run_eagerly: the inputs of the last model call)"
                    if HONOURS_RUN_TF_FUNCTION else "train_step/test_step input hook"),
     "reset": "reset_states (reset_state too from TF 2.5)",
 }
@@ -82,6 +83,8 @@ def bind_input_loss(model, loss):
     if runtime.in_graph_mode() or HONOURS_RUN_TF_FUNCTION:
         inputs = model_inputs(model)
         loss._set_inputs_source(lambda: inputs)
+        if HONOURS_RUN_TF_FUNCTION and not runtime.in_graph_mode():
+            install_input_hook(model, loss, ("call",))  # for run_eagerly=True
     else:
         install_input_hook(model, loss, ("train_step", "test_step"))
         loss._set_inputs_source(None)
