@@ -329,6 +329,12 @@ def test_keras_builtin_precision_is_not_shadowed():
 
 
 # -- Keras fit / evaluate -------------------------------------------------------------------------
+def evaluate_dict(model, *args, **kwargs):
+    """``evaluate`` as a dict (``return_dict`` is missing before TF 2.2)."""
+    values = np.atleast_1d(model.evaluate(*args, verbose=0, **kwargs))
+    return dict(zip(model.metrics_names, values))
+
+
 def small_model(num_classes=3, features=4, seed=0):
     model = keras.Sequential([keras.layers.Dense(num_classes, activation="softmax", input_shape=(features,))])
     rng = np.random.RandomState(seed)
@@ -362,7 +368,7 @@ def test_fit_puts_per_class_values_in_history(class_names):
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(history.history["val_macro_precision"][-1],
                                sc.sklearn_score("precision", y_val, predicted, 3, "macro"), rtol=1e-5)
-    results = dict(zip(model.metrics_names, np.atleast_1d(model.evaluate(x_val, y_val, batch_size=10, verbose=0))))
+    results = evaluate_dict(model, x_val, y_val, batch_size=10)
     np.testing.assert_allclose(results["f1_" + labels[1]], expected[1], rtol=1e-5, atol=1e-6)
     assert value(f1.confusion_matrix.batches_added()) == 5  # 45 samples in batches of 10, once each
 
@@ -374,9 +380,7 @@ def test_evaluate_with_sample_weights_and_one_hot_labels():
     model = small_model(seed=1)
     metrics = [cmm.F1Score(3, average="weighted", name="wf1"), cmm.Recall(3, average="micro", name="micro_r")]
     compat_metrics.compile(model, optimizer="sgd", loss="categorical_crossentropy", weighted_metrics=metrics)
-    results = dict(zip(model.metrics_names,
-                       np.atleast_1d(model.evaluate(x, np.eye(3, dtype="float32")[y], sample_weight=w,
-                                                    batch_size=8, verbose=0))))
+    results = evaluate_dict(model, x, np.eye(3, dtype="float32")[y], sample_weight=w, batch_size=8)
     predicted = model.predict(x, batch_size=64).argmax(1)
     np.testing.assert_allclose(results["wf1"], sc.sklearn_score("f1", y, predicted, 3, "weighted", sample_weight=w),
                                rtol=1e-5)
@@ -396,7 +400,7 @@ def test_saved_model_loads_metric_arguments_without_custom_objects(tmp_path):
     path = str(tmp_path / ("model" + suffix))
     model.save(path)
     loaded = compat_metrics.load_model(path)
-    results = dict(zip(loaded.metrics_names, np.atleast_1d(loaded.evaluate(x, y, batch_size=30, verbose=0))))
+    results = evaluate_dict(loaded, x, y, batch_size=30)
     probs = loaded.predict(x, batch_size=64)
     np.testing.assert_allclose(results["f1m"], sc.sklearn_score("f1", y, probs.argmax(1), 3, "macro"), rtol=1e-5)
     np.testing.assert_allclose(results["huber"], sc.huber(y.reshape(-1, 1), probs, 0.2).mean(), rtol=1e-5)
