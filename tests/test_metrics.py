@@ -331,8 +331,11 @@ def test_keras_builtin_precision_is_not_shadowed():
 # -- Keras fit / evaluate -------------------------------------------------------------------------
 def evaluate_dict(model, *args, **kwargs):
     """``evaluate`` as a dict (``return_dict`` is missing before TF 2.2)."""
-    values = np.atleast_1d(model.evaluate(*args, verbose=0, **kwargs))
-    return dict(zip(model.metrics_names, values))
+    try:
+        return model.evaluate(*args, verbose=0, return_dict=True, **kwargs)
+    except TypeError:  # TF <= 2.1
+        values = np.atleast_1d(model.evaluate(*args, verbose=0, **kwargs))
+        return dict(zip(model.metrics_names, values))
 
 
 def small_model(num_classes=3, features=4, seed=0):
@@ -456,8 +459,12 @@ for label, strategy in (("one", tf.distribute.get_strategy()),
                                                           confusion_matrix=f1.confusion_matrix)]
         compat_metrics.compile(model, optimizer="sgd", loss="sparse_categorical_crossentropy",
                                weighted_metrics=metrics)
-    res = model.evaluate(x, y, sample_weight=w, batch_size=16, verbose=0)
-    out[label] = dict(zip(model.metrics_names, [float(v) for v in np.atleast_1d(res)]))
+    try:
+        res = model.evaluate(x, y, sample_weight=w, batch_size=16, verbose=0, return_dict=True)
+    except TypeError:  # TF <= 2.1
+        res = dict(zip(model.metrics_names, np.atleast_1d(model.evaluate(x, y, sample_weight=w, batch_size=16,
+                                                                         verbose=0))))
+    out[label] = {key: float(v) for key, v in res.items()}
     out[label]["replicas"] = strategy.num_replicas_in_sync
 out["predicted"] = model.predict(x, batch_size=64).argmax(1).tolist()
 out["y"] = y.tolist(); out["w"] = w.tolist()

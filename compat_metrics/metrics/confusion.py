@@ -137,7 +137,7 @@ class ConfusionMatrix(_SharedMixin, Metric):
             count = _read(counter)
             added = _read(self.batches)
 
-        def add():
+        def batch_matrix():
             if self.multilabel:
                 w = weights[:, None]
                 tp = tf.reduce_sum(w * true * pred, axis=0)
@@ -148,13 +148,17 @@ class ConfusionMatrix(_SharedMixin, Metric):
             else:
                 rows = tf.one_hot(true, self.num_classes, dtype=tf.float32) * weights[:, None]
                 batch = tf.matmul(rows, tf.one_hot(pred, self.num_classes, dtype=tf.float32), transpose_a=True)
-            update = self.matrix.assign_add(tf.cast(batch, self.matrix.dtype))
-            with tf.control_dependencies(_deps([update])):
-                mark = self.batches.assign(count)
-            with tf.control_dependencies(_deps([mark])):
-                return tf.ones_like(count)
+            return tf.cast(batch, self.matrix.dtype)
 
-        return tf.cond(count > added, add, lambda: tf.zeros_like(count))
+        # The batch's matrix is computed only by the first sharer of the step
+        # (the cond); the assignments stay outside the cond so they also work
+        # where Keras 3 traces metrics symbolically.
+        shape = self.matrix.shape
+        delta = tf.cond(count > added, batch_matrix, lambda: tf.zeros(shape, self.matrix.dtype))
+        update = self.matrix.assign_add(delta)
+        with tf.control_dependencies(_deps([update])):
+            mark = self.batches.assign(tf.maximum(added, count))
+        return mark
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         """Add a batch (once per step when shared; see the module docstring)."""
