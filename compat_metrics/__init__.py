@@ -9,6 +9,8 @@ the installed stack.
 from . import runtime
 from .components import ComponentLoss, ComponentMetric, ComponentTracker
 from .input_loss import InputLoss
+from .metrics import (BinaryTruePositives, CategoricalTruePositives, ConfusionMatrix, F1Score, FBetaScore, Metric,
+                      Precision, Recall, streaming)
 from .runtime import GraphModeNotSupportedError, keras
 from .training import compile, compile_kwargs, load_model  # noqa: A004
 
@@ -18,4 +20,6 @@ __all__ = [
     "runtime", "keras", "GraphModeNotSupportedError",
     "ComponentLoss", "ComponentTracker", "ComponentMetric",
     "InputLoss", "compile", "compile_kwargs", "load_model",
+    "Metric", "ConfusionMatrix", "Precision", "Recall", "FBetaScore", "F1Score",
+    "BinaryTruePositives", "CategoricalTruePositives", "streaming",
 ]
