@@ -38,6 +38,7 @@ def make_data(n=512, features=16, classes=4, seed=0):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--out", default="demo-output", help="folder for the PNG plots")
     args = parser.parse_args(argv)
     info = runtime.describe()
     print("compat_metrics demo on Python {python}, TensorFlow {tensorflow}, Keras {keras_flavour} "
@@ -58,7 +59,36 @@ def main(argv=None):
             logs["ce"][epoch] + logs["reg"][epoch], logs["val_loss"][epoch]))
     print("The components are read from variables the loss assigned: nothing is recomputed, "
           "and ce + reg equals the loss Keras reports.")
+    classification_demo(args.epochs, args.out)
     return history
+
+
+def classification_demo(epochs, out_dir):
+    """Per-class F1 from one shared confusion matrix, in History and as PNG plots."""
+    import os
+    rng = np.random.RandomState(1)
+    names = ["cat", "dog", "bird", "fish"]
+    x = rng.normal(size=(512, 8)).astype("float32")
+    labels = np.argmax(x[:, :4] + 0.7 * rng.normal(size=(512, 4)), axis=1)
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu"),
+                              keras.layers.Dense(4, activation="softmax")])
+    matrix = compat_metrics.ConfusionMatrix(4, class_names=names)
+    f1 = compat_metrics.F1Score(4, name="f1", confusion_matrix=matrix, class_names=names)
+    compat_metrics.compile(model, optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy",
+                           metrics=f1.per_class_metrics())
+    history = model.fit(x, labels, batch_size=64, epochs=epochs, validation_split=0.25, verbose=0)
+    last = {key: round(float(values[-1]), 3) for key, values in sorted(history.history.items())}
+    print("per-class F1 in History:", last)
+    try:
+        from compat_metrics import plot
+    except ImportError as error:  # matplotlib is the optional "plot" extra
+        print("plots skipped:", error)
+        return
+    os.makedirs(out_dir, exist_ok=True)
+    curves = plot.plot_per_class(history, "f1", os.path.join(out_dir, "f1_per_class.png"))
+    heatmap = plot.plot_confusion_matrix(matrix, os.path.join(out_dir, "confusion_matrix.png"))
+    print("wrote", curves or os.path.join(out_dir, "f1_per_class.png"), "and",
+          heatmap or os.path.join(out_dir, "confusion_matrix.png"))
 
 
 if __name__ == "__main__":
