@@ -35,7 +35,7 @@ def test_keras_fit_puts_per_class_values_in_history(class_names):
     model = keras.Sequential([keras.layers.Dense(3, activation="softmax", input_shape=(4,))])
     f1 = cmm.F1Score(3, name="f1", class_names=class_names)
     macro = cmm.Precision(3, average="macro", name="macro_precision", confusion_matrix=f1.confusion_matrix)
-    compat_metrics.compile(model, optimizer=keras.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy",
+    compat_metrics.compile(model, optimizer="sgd", loss="sparse_categorical_crossentropy",
                            metrics=f1.per_class_metrics() + [macro])
     history = model.fit(x, y, batch_size=16, epochs=2, validation_data=(x_val, y_val), verbose=0)
     labels = class_names or ["0", "1", "2"]
@@ -50,7 +50,7 @@ def test_keras_fit_puts_per_class_values_in_history(class_names):
     results = dict(zip(model.metrics_names, model.evaluate(x_val, y_val, batch_size=10, verbose=0)))
     np.testing.assert_allclose(results["f1_" + labels[2]], sc.sklearn_score("f1", y_val, predicted, 3, None)[2],
                                rtol=1e-5, atol=1e-6)
-    batches = keras.backend.get_session().run(f1.confusion_matrix.batches_added())
+    batches = tf.compat.v1.keras.backend.get_session().run(f1.confusion_matrix.batches_added())
     assert batches == 5  # 45 samples in batches of 10, each added once for 4 metrics
 
 
@@ -129,7 +129,7 @@ def test_bad_input_fails_when_run_and_keeps_state(graph_session, y_bad, p_bad, m
 
 
 def test_reset_states_is_what_tf1_keras_calls(graph_session):
-    keras.backend.set_session(graph_session)
+    tf.compat.v1.keras.backend.set_session(graph_session)
     metric = cmm.CategoricalTruePositives()
     update = metric.update_state(tf.constant([0, 1]), tf.constant([[0.9, 0.1], [0.8, 0.2]]))
     graph_session.run(tf.compat.v1.variables_initializer(metric.variables))
