@@ -79,3 +79,14 @@ def test_graph_mode_is_a_call_time_question():
         assert "OK" in text
     else:
         assert "ERROR:" in text and "Keras 3 has no graph mode" in text and "TF_USE_LEGACY_KERAS" in text
+
+
+def test_library_classes_do_not_shadow_keras_builtins_when_loading():
+    utils = compat_metrics.keras.utils
+    registered = utils.get_custom_objects()
+    if hasattr(utils, "get_registered_name"):
+        assert registered.get("Precision") is not compat_metrics.Precision
+        assert utils.get_registered_name(compat_metrics.Precision) == "compat_metrics>Precision"
+        assert utils.get_registered_object("compat_metrics>Precision") is compat_metrics.Precision
+    else:  # TF 1.15-2.1 serialise bare class names
+        assert registered["ComponentMetric"] is compat_metrics.ComponentMetric

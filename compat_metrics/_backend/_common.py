@@ -16,14 +16,29 @@ def warn_once(key, message):
         warnings.warn(message, UserWarning, stacklevel=4)
 
 
-def register_serializable(cls):
-    """Make ``cls`` loadable by class name without ``custom_objects``.
+_REGISTERED = set()
+LIBRARY_PACKAGE = "compat_metrics"
 
-    Registered in ``keras.utils.get_custom_objects()``, which every Keras
-    version consults when deserialising; re-registering a redefined class
-    replaces the old entry instead of raising.
+
+def register_serializable(cls):
+    """Make ``cls`` loadable without ``custom_objects``.
+
+    The library's own classes are registered under the package-qualified name
+    ``compat_metrics>Name`` where Keras serialises registered names
+    (``get_registered_name``: TF >= 2.2, ``tf_keras``, Keras 3), so ``compat_metrics.Precision`` never shadows
+    ``keras.metrics.Precision``. Users' subclasses, and everything on TF 1.15-2.1
+    (which serialise bare class names), are registered by class name in
+    ``keras.utils.get_custom_objects()``, which every Keras consults; a
+    redefined class replaces the old entry instead of raising.
     """
-    runtime.keras.utils.get_custom_objects()[cls.__name__] = cls
+    utils = runtime.keras.utils
+    library = cls.__module__.split(".")[0] == LIBRARY_PACKAGE
+    if library and hasattr(utils, "get_registered_name"):
+        if cls not in _REGISTERED:
+            _REGISTERED.add(cls)
+            utils.register_keras_serializable(package=LIBRARY_PACKAGE)(cls)
+        return cls
+    utils.get_custom_objects()[cls.__name__] = cls
     return cls
 
 
