@@ -1,0 +1,174 @@
+"""Render ``docs/performance.md`` from ``benchmarks/results/*.json``.
+
+Run: ``python benchmarks/report.py`` re-renders from the last results
+(``benchmarks/run.py`` calls it after a full run).
+"""
+
+import datetime
+import json
+import os
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+FAMILY_TEXT = {
+    "seed": "seed 000 loss: summed sigmoid cross-entropy + L2 on the logits (2 cheap components)",
+    "expensive": "cross-entropy + mean pairwise distance over the batch of a 2048-d projection (costly component)",
+    "stochastic": "cross-entropy + WARP-style margin over 10 sampled negative classes (stochastic component)",
+}
+VARIANT_TEXT = {
+    "loss_only": "loss only, no metric",
+    "tracked": "`ComponentLoss` + `loss.metrics()` (batch-weighted mean)",
+    "tracked_last": "`ComponentLoss` + `loss.metrics(reduction=\"last\")`",
+    "recompute": "seed's `Metric_HIGH_COST`: metric recomputes each component",
+}
+MODE_TEXT = {"graph": "TF1 graph mode (`Session`)", "function": "`tf.function` (default `fit`)",
+             "eager": "`run_eagerly=True`"}
+
+
+def _load(results, name):
+    path = os.path.join(results, name + ".json")
+    if not os.path.exists(path):
+        return None
+    with open(path) as handle:
+        return json.load(handle)
+
+
+def _stack(payload):
+    stack = payload["stack"]
+    return "TF {} / {} {} (Python {})".format(stack["tensorflow"], stack["keras_flavour"], stack["keras_version"],
+                                               stack["python"])
+
+
+def _ratio(entry):
+    ratio = entry["ratio"]
+    return "{:.3f} ({:.3f}–{:.3f})".format(ratio["median"], ratio["p25"], ratio["p75"])
+
+
+def training_section(lines, payloads):
+    lines += ["## 1. Training step on the seed 000 model", "",
+              "Seed 000's Conv/BN/LeakyReLU stack, 28x28x1 generated inputs, batch 64, Adam, "
+              "`train_on_batch`. All variants of a run are compiled in one process and timed in "
+              "rotated order, one step each per round; the ratio is taken to `loss only` of the same "
+              "loss family within each round. Ratio = median (25th–75th percentile) over rounds.", ""]
+    for payload in payloads:
+        if payload is None:
+            continue
+        lines += ["### {} — {}".format(MODE_TEXT[payload["mode"]], _stack(payload)), "",
+                  "{} rounds x {} step(s) per variant; command: `{}`.".format(
+                      payload["rounds"], payload["steps_per_round"], payload["command"]), "",
+                  "| loss | variant | ms/step (median) | ratio to loss only |", "|---|---|---:|---:|"]
+        for family, data in payload["families"].items():
+            for variant, entry in data["variants"].items():
+                lines.append("| {} | {} | {:.0f} | {} |".format(
+                    family, VARIANT_TEXT[variant], entry["ms_per_step"]["median"], _ratio(entry)))
+        values = payload.get("stochastic_values")
+        if values:
+            lines += ["", "Stochastic loss, what the metrics report for the same batch (one "
+                      "`train_on_batch` per batch, metrics reset between): |Keras loss − sum of the "
+                      "components the metrics report|:", "",
+                      "| metrics | mean | max |", "|---|---:|---:|"]
+            for variant, entry in values.items():
+                lines.append("| {} | {:.2e} | {:.2e} |".format(VARIANT_TEXT[variant],
+                                                              entry["mean_abs_loss_minus_sum"],
+                                                              entry["max_abs_loss_minus_sum"]))
+        lines.append("")
+    lines += ["Loss families: " + "; ".join("`{}`: {}".format(k, v) for k, v in FAMILY_TEXT.items()) + ".", ""]
+
+
+def streaming_section(lines, payload):
+    if payload is None:
+        return
+    lines += ["## 2. Streaming metric updates, 10 classes — {}".format(_stack(payload)), "",
+              "Batches of {} rows; each round is {} update calls per variant inside `tf.function`; "
+              "{} rounds; command: `{}`.".format(payload["batch"], payload["updates_per_round"],
+                                                payload["rounds"], payload["command"]), "",
+              "Per-class precision + recall + F1 (30 scalar metrics, as `per_class_metrics()` "
+              "hands them to Keras):", "",
+              "| state | metrics | matrices | batch matrices added per step | ms/step | ratio to separate |",
+              "|---|---:|---:|---:|---:|---:|"]
+    for name in ("shared", "separate"):
+        entry = payload["shared_state"][name]
+        lines.append("| {} | {} | {} | {:.0f} | {:.2f} | {} |".format(
+            "one shared `ConfusionMatrix`" if name == "shared" else "a matrix per metric",
+            entry["metrics"], entry["matrices"], entry["batch_matrices_added"] / entry["steps"],
+            entry["ms_per_update"]["median"], _ratio(entry)))
+    f1 = payload["f1"]
+    torch = payload.get("torch")
+    lines += ["", "Macro F1 (`average=\"macro\"`), one update per call; final values against "
+              "scikit-learn's `f1_score` on the same data ({:.6f}):".format(f1["sklearn_macro_f1"]), "",
+              "| implementation | ms/update | ratio to {} | abs. error vs scikit-learn |".format(f1["baseline"]),
+              "|---|---:|---:|---:|"]
+    names = {"compat_metrics": "`compat_metrics.F1Score`", "keras": "Keras built-in `F1Score`",
+             "torchmetrics": "torchmetrics `MulticlassF1Score` (CPU{})".format(
+                 ", torch {}, torchmetrics {}, {} threads".format(torch["torch"], torch["torchmetrics"],
+                                                                   torch["threads"]) if torch else "")}
+    for name, entry in f1["variants"].items():
+        lines.append("| {} | {:.3f} | {} | {:.1e} |".format(names[name], entry["ms_per_update"]["median"],
+                                                           _ratio(entry), entry["abs_error_vs_sklearn"]))
+    lines.append("")
+
+
+def graph_section(lines, payload):
+    if payload is None:
+        return
+    lines += ["## 3. Graph cost per tracked component — {}".format(_stack(payload)), "",
+              "Ops counted by diffing `graph.get_operations()` before and after each step of "
+              "construction (command: `{}`).".format(payload["command"]), "",
+              "| components | ops added by `track` | op types | control deps per tracked value | "
+              "ops of the metrics' `update_state` | seed hack `x + 0 * v.assign(x)` |",
+              "|---:|---:|---|---|---:|---:|"]
+    for row in payload["rows"]:
+        lines.append("| {} | {} | {} | {} | {} | {} |".format(
+            row["components"], row["track_ops"],
+            ", ".join("{} {}".format(k, v) for k, v in sorted(row["track_op_types"].items())),
+            row["control_dependencies_per_tracked_value"], row["metric_update_ops"], row["seed_hack_ops"]))
+    lines.append("")
+
+
+def import_section(lines, payloads):
+    lines += ["## 4. Import time", "", "| stack | `import tensorflow` (s) | then `import compat_metrics` (s) | repeats |",
+              "|---|---:|---:|---:|"]
+    for payload in payloads:
+        if payload is None:
+            continue
+        lines.append("| {} | {:.2f} | {:.3f} | {} |".format(
+            _stack(payload), payload["import_tensorflow_s"]["median"],
+            payload["import_compat_metrics_after_tf_s"]["median"], payload["repeats"]))
+    lines.append("")
+
+
+def write(results, doc, command, total_seconds=None):
+    parts = {name: _load(results, name) for name in (
+        "training_tf1_graph", "training_tf2_function", "training_tf2_eager", "streaming_tf2",
+        "graph_cost_tf1", "import_tf1", "import_tf2")}
+    any_payload = next(p for p in parts.values() if p is not None)
+    machine = any_payload["machine"]
+    lines = ["# Performance", "",
+             "Numbers from one real run of `{}` (all parts in one invocation{}), on {} ({} cores, {}; "
+             "1-minute load average at the start of a part: {}). The machine is shared, so absolute "
+             "times are noisy: compare the ratios, measured side by side in one process.".format(
+                 command, ", {:.0f} s".format(total_seconds) if total_seconds else "", machine["cpu"],
+                 machine["cores"], machine["platform"],
+                 ", ".join("{:.1f}".format(p["machine"].get("load_average_1min", float("nan")))
+                           for p in parts.values() if p is not None)),
+             "", "Generated {} by `benchmarks/run.py`; raw numbers in `benchmarks/results/*.json`.".format(
+                 datetime.date.today().isoformat()), ""]
+    training_section(lines, [parts["training_tf1_graph"], parts["training_tf2_function"],
+                             parts["training_tf2_eager"]])
+    streaming_section(lines, parts["streaming_tf2"])
+    graph_section(lines, parts["graph_cost_tf1"])
+    import_section(lines, [parts["import_tf1"], parts["import_tf2"]])
+    notes = os.path.join(HERE, "notes.md")
+    if os.path.exists(notes):
+        with open(notes) as handle:
+            lines += [handle.read().rstrip(), ""]
+    directory = os.path.dirname(os.path.abspath(doc))
+    if not os.path.isdir(directory):
+        os.makedirs(directory)
+    with open(doc, "w") as handle:
+        handle.write("\n".join(lines))
+
+
+if __name__ == "__main__":
+    write(os.path.join(HERE, "results"), os.path.join(ROOT, "docs", "performance.md"), "tox -e bench")
