@@ -11,6 +11,8 @@ import sys
 
 # subcommand -> module implementing it
 SUBCOMMANDS = {
+    "migrate": "compat_metrics._migrate.command",
+    "doctor": "compat_metrics._doctor",
 }
 
 
