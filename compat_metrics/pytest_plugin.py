@@ -17,7 +17,7 @@ is enough. It provides
 
 import numpy as np
 import pytest
-from packaging.specifiers import SpecifierSet
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 MARKERS = {
     "tf1_only": "run only on TensorFlow 1.x",
@@ -49,6 +49,29 @@ def pytest_report_header(config):
             "{keras_version}, {mode} mode".format(**info))
 
 
+def _marker_problems(item):
+    """Why the ``requires_*`` markers of a test are unusable (empty list if they are fine)."""
+    problems = []
+    for name in ("requires_tf", "requires_keras"):
+        for marker in item.iter_markers(name):
+            if len(marker.args) != 1 or not isinstance(marker.args[0], str):
+                problems.append("{}: @pytest.mark.{} takes one version specifier string, e.g. "
+                                "@pytest.mark.{}('>=2.13'); got args={!r}".format(item.nodeid, name, name, marker.args))
+                continue
+            try:
+                SpecifierSet(marker.args[0])
+            except InvalidSpecifier:
+                problems.append("{}: @pytest.mark.{}({!r}): not a version specifier; write an operator and "
+                                "a version, e.g. '>=2.13' or '<3'".format(item.nodeid, name, marker.args[0]))
+    return problems
+
+
+def pytest_collection_modifyitems(config, items):
+    problems = [problem for item in items for problem in _marker_problems(item)]
+    if problems:
+        raise pytest.UsageError("compat_metrics markers:\n  " + "\n  ".join(problems))
+
+
 def _skip_reason(item):
     rt = _runtime()
     graph = rt.in_graph_mode()
@@ -68,8 +91,6 @@ def _skip_reason(item):
     for name, version, what in (("requires_tf", rt.TF_VERSION, "TensorFlow"),
                                 ("requires_keras", rt.KERAS_VERSION, "Keras")):
         for marker in item.iter_markers(name):
-            if not marker.args:
-                raise pytest.UsageError("@pytest.mark.{} needs a version specifier, e.g. '>=2.13'".format(name))
             spec = SpecifierSet(marker.args[0])
             if version not in spec:
                 return "needs {} {}, installed {}".format(what, spec, version)
