@@ -346,8 +346,8 @@ class _Transformer(cst.CSTTransformer):
                 body.append(declaration)
                 inserted = True
             if isinstance(stmt, cst.FunctionDef) and stmt.name.value == "__init__":
-                stmt = stmt.with_changes(body=stmt.body.with_changes(body=[
-                    s for s in stmt.body.body if not any(_assigns_self_attr_from(s, c) for c in components)]))
+                stmt = stmt.with_changes(body=stmt.body.with_changes(body=_drop_statements(
+                    stmt.body.body, lambda s: any(_assigns_self_attr_from(s, c) for c in components))))
             body.append(stmt)
         if not inserted:
             body.append(declaration)
@@ -362,7 +362,7 @@ class _Transformer(cst.CSTTransformer):
                 params = [p for p in stmt.params.params if p.name.value != param]
                 if params:
                     params[-1] = params[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
-                lines = [s for s in stmt.body.body if not _assigns_self_attr_from(s, attr, param)]
+                lines = _drop_statements(stmt.body.body, lambda s: _assigns_self_attr_from(s, attr, param))
                 stmt = stmt.with_changes(params=stmt.params.with_changes(params=params),
                                          body=stmt.body.with_changes(body=lines))
             elif isinstance(stmt, cst.FunctionDef) and stmt.name.value == "call":
@@ -571,6 +571,20 @@ class _Transformer(cst.CSTTransformer):
             instance, attr = self._component_read(original)
             return cst.parse_expression('{}.variable("{}")'.format(instance, attr))
         return updated
+
+
+def _drop_statements(statements, drop):
+    """``statements`` without those ``drop`` selects; their comment lines move to the next statement kept."""
+    kept, pending = [], []
+    for stmt in statements:
+        if drop(stmt):
+            pending.extend(getattr(stmt, "leading_lines", ()))
+            continue
+        if pending and hasattr(stmt, "leading_lines"):
+            stmt = stmt.with_changes(leading_lines=list(pending) + list(stmt.leading_lines))
+            pending = []
+        kept.append(stmt)
+    return kept
 
 
 def _keywords(args):

@@ -1,0 +1,425 @@
+"""``compat-metrics migrate``: each rule on positive and negative examples, the command line,
+and the seed scripts, which must run after rewriting and give the values their authors meant."""
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+pytest.importorskip("libcst", reason="compat-metrics migrate needs LibCST (pip install 'compat_metrics[migrate]')")
+
+from compat_metrics import cli  # noqa: E402
+from compat_metrics._migrate._engine import RULES, MigrateError, migrate_source  # noqa: E402
+
+SEEDS = pathlib.Path(__file__).parent / "migrate_seeds"
+REPO = pathlib.Path(__file__).resolve().parent.parent
+
+
+def migrate(source):
+    new, findings = migrate_source(textwrap.dedent(source))
+    again, more = migrate_source(new)
+    assert again == new and not [f for f in more if f.fixed], "a second rewrite changed something"
+    return new, findings
+
+
+def rules(findings, fixed=None):
+    return [f.rule for f in findings if fixed is None or f.fixed == fixed]
+
+
+# --- CM001: assign hacks in losses -------------------------------------------------------------
+
+ASSIGN_HACK = """
+import tensorflow as tf
+from tensorflow import keras
+
+class Myloss(keras.losses.Loss):
+    def __init__(self, name=None):
+        super().__init__(name=name)
+        # the variable a metric reads
+        self.ce = tf.compat.v1.get_variable('ce', (), tf.float32, tf.zeros_initializer)
+
+    def call(self, y_true, y_pred):
+        ce_loss = tf.reduce_sum(y_pred)
+        return ce_loss + 0 * self.ce.assign(ce_loss)
+
+class Reader(keras.metrics.Metric):
+    def __init__(self, var, name='CE'):
+        super().__init__(name=name)
+        self.ce = var
+
+myloss = Myloss()
+reader = Reader(myloss.ce, 'low_cost_ce')
+print(myloss.ce)
+"""
+
+
+def test_assign_hack_becomes_component_loss():
+    new, findings = migrate(ASSIGN_HACK)
+    assert rules(findings) == ["CM001", "CM001"]
+    assert "class Myloss(compat_metrics.ComponentLoss):" in new
+    assert 'components = ("ce",)' in new
+    assert 'return self.track("ce", ce_loss)' in new
+    assert "get_variable" not in new
+    assert "reader = myloss.metric(\"ce\", reduction=\"last\", name='low_cost_ce')" in new
+    assert 'print(myloss.variable("ce"))' in new
+    assert "import compat_metrics" in new
+
+
+def test_discarded_assign_in_loss_is_tracked():
+    new, findings = migrate("""
+        import tensorflow as tf
+        class L(tf.keras.losses.Loss):
+            def __init__(self):
+                super().__init__()
+                self.part = tf.Variable(0.0)
+            def call(self, y_true, y_pred):
+                value = tf.reduce_mean(y_pred)
+                self.part.assign(value)
+                return value
+    """)
+    assert rules(findings) == ["CM001"] and findings[0].fixed
+    assert 'value = self.track("part", value)' in new
+
+
+def test_assign_outside_losses_and_assign_of_unknown_variables_are_not_rewritten():
+    source = """
+        import tensorflow as tf
+        class M(tf.keras.metrics.Metric):
+            def update_state(self, y_true, y_pred, sample_weight=None):
+                self.ce.assign(tf.reduce_sum(y_pred))
+        class L(tf.keras.losses.Loss):
+            def __init__(self, var):
+                super().__init__()
+                self.ce = var
+            def call(self, y_true, y_pred):
+                return y_pred + 0 * self.ce.assign(y_pred)
+    """
+    new, findings = migrate(source)
+    assert rules(findings) == ["CM001"] and not findings[0].fixed  # L's variable is not its own
+    assert new == textwrap.dedent(source)
+
+
+# --- CM002 / CM009: compile ---------------------------------------------------------------------
+
+def test_experimental_run_tf_function_goes_through_compat_compile():
+    new, findings = migrate("""
+        model.compile('adam', 'mse', experimental_run_tf_function=False)  # needed on 2.0
+    """)
+    assert rules(findings) == ["CM002"]
+    assert ("compat_metrics.compile(model, optimizer='adam', loss='mse', experimental_run_tf_function=False)"
+            "  # needed on 2.0") in new
+
+
+def test_compile_without_the_flag_is_left_alone():
+    source = """
+        import compat_metrics
+        model.compile('adam', loss='mse', metrics=['acc'])
+        compat_metrics.compile(model, optimizer='adam', experimental_run_tf_function=False)
+    """
+    new, findings = migrate(source)
+    assert findings == [] and new == textwrap.dedent(source)
+
+
+def test_positional_metrics_in_compile_become_keywords():
+    new, findings = migrate("model.compile(opt, [loss], [m1, m2])\n")
+    assert rules(findings) == ["CM009"]
+    assert new == "model.compile(optimizer=opt, loss=[loss], metrics=[m1, m2])\n"
+
+
+# --- CM003: TF1 names ---------------------------------------------------------------------------
+
+def test_tf1_names_are_renamed_through_the_imports():
+    new, findings = migrate("""
+        import tensorflow as tf
+        import tensorflow.keras as k
+        cfg = tf.ConfigProto()
+        sess = tf.Session(config=cfg)
+        k.backend.set_session(sess)
+        v = tf.get_variable('v', ())
+        sess.run([tf.global_variables_initializer(), tf.local_variables_initializer()])
+    """)
+    assert rules(findings) == ["CM003"] * 6
+    for text in ("tf.compat.v1.ConfigProto()", "compat_metrics.Session(config=cfg)", "compat_metrics.set_session(sess)",
+                 "tf.compat.v1.get_variable('v', ())", "tf.compat.v1.global_variables_initializer()",
+                 "tf.compat.v1.local_variables_initializer()"):
+        assert text in new
+
+
+def test_other_modules_named_tf_and_compat_v1_names_are_not_touched():
+    source = """
+        import mylib as tf
+        import tensorflow
+        s = tf.Session()
+        t = tensorflow.compat.v1.Session()
+    """
+    new, findings = migrate(source)
+    assert findings == [] and new == textwrap.dedent(source)
+
+
+# --- CM004: Keras 2 metric subclasses -----------------------------------------------------------
+
+def test_metric_with_reset_states_or_positional_add_weight_gets_the_portable_base():
+    new, findings = migrate("""
+        import tensorflow.keras.metrics as km
+        class A(km.Metric):
+            def reset_states(self):
+                pass
+        class B(km.Metric):
+            def __init__(self):
+                super().__init__()
+                self.ce = self.add_weight('ce', initializer='zeros')
+    """)
+    assert rules(findings) == ["CM004", "CM004"]
+    assert "class A(compat_metrics.Metric):" in new and "class B(compat_metrics.Metric):" in new
+
+
+def test_portable_metric_code_is_not_reported():
+    source = """
+        from tensorflow import keras
+        class C(keras.metrics.Metric):
+            def __init__(self):
+                super().__init__()
+                self.tp = self.add_weight(name='tp', initializer='zeros')
+            def reset_state(self):
+                self.tp.assign(0.0)
+    """
+    new, findings = migrate(source)
+    assert findings == [] and new == textwrap.dedent(source)
+
+
+# --- CM005 / CM006: train_step and add_metric ---------------------------------------------------
+
+TRAIN_STEP = """
+from tensorflow import keras
+class CustomModel(keras.Model):
+    def train_step(self, data):
+        x, y = data
+        y_pred = self(x, training=True)
+        loss = self.compiled_loss(y, y_pred, regularization_losses=self.losses)
+        self.compiled_metrics.update_state(y, y_pred)
+        return {m.name: m.result() for m in self.metrics}
+    def helper(self, y, y_pred):
+        return self.compiled_loss(y, y_pred)
+
+class DenseLike(keras.layers.Layer):
+    def call(self, inputs):
+        self.add_metric(tf.reduce_mean(inputs), aggregation='mean', name='activation_mean')
+        return inputs
+"""
+
+
+def test_train_step_helpers_and_add_metric_are_reported():
+    new, findings = migrate(TRAIN_STEP)
+    assert rules(findings) == ["CM005", "CM005", "CM006"]
+    assert findings[0].line == 7 and findings[1].line == 8  # not the call outside train_step
+    assert all(not f.fixed for f in findings) and new == TRAIN_STEP
+
+
+# --- CM007: losses built with the model's inputs ------------------------------------------------
+
+def test_loss_with_model_inputs_becomes_input_loss():
+    new, findings = migrate(SEEDS.joinpath("seed_003.py").read_text())
+    assert rules(findings) == ["CM002", "CM007"]
+    assert "class LocLoss(compat_metrics.InputLoss):" in new
+    assert "def __init__(self, model_size, nobs, batch_size, name=\"custom_loss\"):" in new
+    assert "def call(self, kg_raw, kg_true, loc_f):" in new
+    assert "self.kg_raw" not in new and "tf.math.multiply(kg_raw," in new
+    assert "loss=LocLoss(model_size,nobs,batch_size)" in new
+    assert "compat_metrics.compile(\n    model, optimizer=" in new
+
+
+def test_loss_with_other_arguments_is_not_an_input_loss():
+    source = """
+        from tensorflow import keras
+        class Scaled(keras.losses.Loss):
+            def __init__(self, factor):
+                super().__init__()
+                self.factor = factor
+            def call(self, y_true, y_pred):
+                return self.factor * (y_true - y_pred)
+        inputs = keras.Input(shape=(3,))
+        model.compile('adam', loss=Scaled(2.0))
+    """
+    new, findings = migrate(source)
+    assert findings == [] and new == textwrap.dedent(source)
+
+
+# --- CM008: tensorflow_addons -------------------------------------------------------------------
+
+def test_tfa_f1_becomes_compat_f1_and_the_import_goes():
+    new, findings = migrate("""
+        import tensorflow_addons as tfa
+        f1 = tfa.metrics.F1Score(3, "macro", name="f1")
+        fb = tfa.metrics.FBetaScore(num_classes=3, average=None, beta=2.0, threshold=0.5)
+    """)
+    assert rules(findings) == ["CM008", "CM008"]
+    assert 'compat_metrics.F1Score(3, average="macro", name="f1")' in new
+    assert "compat_metrics.FBetaScore(num_classes=3, average=None, beta=2.0, threshold=0.5, multilabel=True)" in new
+    assert "tensorflow_addons" not in new
+
+
+def test_tfa_metric_without_equivalent_is_reported_and_keeps_its_import():
+    source = """
+        import tensorflow_addons as tfa
+        kappa = tfa.metrics.CohenKappa(num_classes=3)
+    """
+    new, findings = migrate(source)
+    assert rules(findings, fixed=False) == ["CM008"] and new == textwrap.dedent(source)
+
+
+# --- parsing, idempotence -----------------------------------------------------------------------
+
+def test_bad_sources_raise_a_clear_error():
+    with pytest.raises(MigrateError, match="not valid Python"):
+        migrate_source("def broken(:\n")
+    with pytest.raises(MigrateError, match="decode"):
+        migrate_source(b"x = '\xff\xfe'\n")
+
+
+def test_coding_declaration_is_honoured_and_kept():
+    source = "# -*- coding: latin-1 -*-\nimport tensorflow as tf\nname = '\xe9t\xe9'\ns = tf.Session()\n"
+    new, findings = migrate_source(source.encode("latin-1"))
+    assert rules(findings) == ["CM003"]
+    assert new.decode("latin-1").endswith("name = '\xe9t\xe9'\ns = compat_metrics.Session()\n")
+
+
+@pytest.mark.parametrize("seed", sorted(p.name for p in SEEDS.glob("*.py")))
+def test_rewriting_twice_changes_nothing(seed):
+    first, findings = migrate_source(SEEDS.joinpath(seed).read_text())
+    assert findings
+    second, again = migrate_source(first)
+    assert second == first and [f for f in again if f.fixed] == []
+
+
+def test_every_rule_is_listed(capsys):
+    assert cli.main(["migrate", "--list-rules", "."]) == 0
+    out = capsys.readouterr().out
+    for rule in RULES:
+        assert rule in out
+
+
+# --- command line -------------------------------------------------------------------------------
+
+def _tree(tmp_path):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "good.py").write_text("import tensorflow as tf\nsess = tf.Session()\n")
+    (tmp_path / "pkg" / "clean.py").write_text("x = 1\n")
+    (tmp_path / "pkg" / "broken.py").write_text("def broken(:\n    pass\n")
+    (tmp_path / "pkg" / "latin.py").write_bytes(b"name = '\xe9t\xe9'\n")
+    (tmp_path / "pkg" / "empty.py").write_text("")
+    (tmp_path / "pkg" / "notes.txt").write_text("tf.Session()\n")
+    return tmp_path / "pkg"
+
+
+def test_folder_with_bad_files_reports_each_and_processes_the_rest(tmp_path, capsys):
+    folder = _tree(tmp_path)
+    status = cli.main(["migrate", str(folder), "--write"])
+    captured = capsys.readouterr()
+    assert status == 2
+    assert "broken.py: error: not valid Python" in captured.err
+    assert "latin.py: error: cannot decode the file" in captured.err
+    assert "empty.py: empty file, nothing to migrate" in captured.err
+    assert "good.py:2:8: CM003" in captured.out
+    assert "notes.txt" not in captured.out + captured.err
+    assert (folder / "good.py").read_text() == "import tensorflow as tf\nimport compat_metrics\nsess = compat_metrics.Session()\n"
+    assert (folder / "broken.py").read_text() == "def broken(:\n    pass\n"
+    assert (folder / "latin.py").read_bytes() == b"name = '\xe9t\xe9'\n"
+
+
+def test_exit_status_json_and_diff(tmp_path, capsys):
+    folder = _tree(tmp_path)
+    assert cli.main(["migrate", str(folder / "clean.py")]) == 0
+    assert cli.main(["migrate", str(folder / "good.py"), "--diff"]) == 1
+    out = capsys.readouterr().out
+    assert "-sess = tf.Session()\n+import compat_metrics\n+sess = compat_metrics.Session()\n" in out
+    assert (folder / "good.py").read_text().endswith("tf.Session()\n")  # --diff does not write
+    assert cli.main(["migrate", str(folder), "--format", "json"]) == 2
+    report = json.loads(capsys.readouterr().out)
+    by_name = {os.path.basename(r["path"]): r for r in report["results"]}
+    assert by_name["broken.py"]["status"] == "error" and by_name["empty.py"]["status"] == "empty"
+    assert by_name["good.py"]["findings"][0]["rule"] == "CM003" and by_name["good.py"]["findings"][0]["line"] == 2
+    assert report["summary"]["errors"] == 2 and report["summary"]["exit_status"] == 2
+    assert cli.main(["migrate", str(tmp_path / "missing.py")]) == 2
+    with pytest.raises(SystemExit) as usage:
+        cli.main(["migrate"])
+    assert usage.value.code == 2
+
+
+def test_module_entry_point_runs_migrate(tmp_path):
+    folder = _tree(tmp_path)
+    out = subprocess.run([sys.executable, "-m", "compat_metrics", "migrate", str(folder / "good.py")],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(), timeout=300)
+    assert out.returncode == 1, out.stderr.decode()[-2000:]
+    assert b"CM003" in out.stdout
+
+
+# --- the seed scripts run after rewriting -------------------------------------------------------
+
+def _env():
+    path = [str(REPO)] + [p for p in sys.path if p]
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(path), TF_CPP_MIN_LOG_LEVEL="2")
+
+
+def _run_rewritten(name, tmp_path):
+    new, findings = migrate_source(SEEDS.joinpath(name).read_text())
+    assert findings and all(f.fixed for f in findings), findings
+    script = tmp_path / name
+    script.write_text(new)
+    out = subprocess.run([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         env=_env(), cwd=str(tmp_path), timeout=600)
+    assert out.returncode == 0, out.stderr.decode()[-3000:]
+    line = [l for l in out.stdout.decode().splitlines() if l.startswith("RESULT ")][-1]
+    return json.loads(line[len("RESULT "):])
+
+
+seed_run = pytest.mark.requires_tf(">=2.2")
+
+
+@seed_run
+def test_seed_000_component_read_equals_the_recomputing_metric(tmp_path):
+    result = _run_rewritten("seed_000.py", tmp_path)
+    # the loss component read from the loss equals the metric that recomputes it (last batch of each epoch)
+    np.testing.assert_allclose(result["low_cost_ce"], result["high_cost_ce"], rtol=1e-5)
+    assert min(result["low_cost_ce"]) > 0  # the seed's bug: the read gave 0
+
+
+@seed_run
+def test_seed_001_streaming_counts(tmp_path):
+    result = _run_rewritten("seed_001.py", tmp_path)
+    assert (result["intermediate"], result["final"], result["after_reset"]) == (1.0, 3.0, 0.0)
+    predicted = np.argmax(np.array(result["predicted"]), axis=1)
+    assert result["evaluated_ctp"] == float(np.sum(predicted == np.array(result["labels"])))
+
+
+@seed_run
+def test_seed_002_loss_and_metric(tmp_path):
+    result = _run_rewritten("seed_002.py", tmp_path)
+    p = np.array(result["predicted"], dtype=np.float64)
+    labels = np.array(result["labels"])
+    y = np.eye(4)[labels]
+    expected = np.mean((y - p) ** 2) + 0.4 * np.mean((0.5 - p) ** 2)
+    np.testing.assert_allclose(result["loss"], expected, rtol=1e-4)
+    assert result["ctp"] == float(np.sum(np.argmax(p, axis=1) == labels))
+
+
+@seed_run
+def test_seed_003_input_loss(tmp_path):
+    result = _run_rewritten("seed_003.py", tmp_path)
+    kg_raw, kg_true = np.array(result["kg_raw"]), np.array(result["kg_true"])
+    loc_f = np.array(result["loc_f"])
+    expected = np.mean((kg_true - kg_raw * loc_f[:, :, None, None]) ** 2)  # equal batches: mean of batch means
+    np.testing.assert_allclose(result["loss"], expected, rtol=1e-4)
+
+
+@seed_run
+def test_tfa_f1_rewritten_matches_sklearn(tmp_path):
+    sklearn_metrics = pytest.importorskip("sklearn.metrics")
+    result = _run_rewritten("tfa_f1.py", tmp_path)
+    predicted = np.argmax(np.array(result["predicted"]), axis=1)
+    expected = sklearn_metrics.f1_score(result["labels"], predicted, average="macro", zero_division=0)
+    np.testing.assert_allclose(result["f1"], expected, rtol=1e-5)
