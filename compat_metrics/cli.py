@@ -11,6 +11,7 @@ import sys
 
 # subcommand -> module implementing it
 SUBCOMMANDS = {
+    "tox-matrix": "compat_metrics._toxgen",
     "migrate": "compat_metrics._migrate.command",
     "doctor": "compat_metrics._doctor",
 }
