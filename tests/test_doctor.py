@@ -1,0 +1,76 @@
+"""``compat-metrics doctor``: the installed stack, the mechanism per feature, broken set-ups."""
+
+import json
+import os
+import pathlib
+import platform
+import subprocess
+import sys
+
+import numpy as np
+import tensorflow as tf
+
+import compat_metrics
+from compat_metrics import _doctor, cli, runtime
+from compat_metrics._backend import impl
+
+
+def test_json_report_describes_this_install(capsys):
+    status = cli.main(["doctor", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert report["python"] == platform.python_version()
+    assert tf.__version__.startswith(report["packages"]["tensorflow"]) or report["packages"]["tensorflow"] in tf.__version__
+    assert report["packages"]["numpy"] == np.__version__
+    assert report["stack"]["keras_flavour"] == runtime.KERAS_FLAVOUR
+    assert report["stack"]["backend"] == runtime.BACKEND
+    assert report["features"] == dict(impl.MECHANISMS)
+    assert report["TF_USE_LEGACY_KERAS"] == os.environ.get("TF_USE_LEGACY_KERAS", "")
+    assert status == (1 if any(p["level"] == "error" for p in report["problems"]) else 0)
+    assert not [p for p in report["problems"] if p["level"] == "error"], report["problems"]
+
+
+def test_text_report_lists_every_feature(capsys):
+    cli.main(["doctor"])
+    out = capsys.readouterr().out
+    assert "TensorFlow {}".format(runtime.TF_VERSION) in out
+    for feature, mechanism in impl.MECHANISMS.items():
+        assert feature in out and mechanism in out
+
+
+def _levels(problems):
+    return [(p["level"], p["message"].split(":")[0]) for p in problems]
+
+
+def test_legacy_keras_without_tf_keras_is_an_error():
+    problems = _doctor.diagnose({"tensorflow": "2.21.0", "numpy": "2.4.0"}, {"TF_USE_LEGACY_KERAS": "1"})
+    assert ("error", "TF_USE_LEGACY_KERAS=1 but tf-keras is not installed") in _levels(problems)
+    clean = _doctor.diagnose({"tensorflow": "2.21.0", "tf-keras": "2.21.0", "libcst": "1.9"}, {"TF_USE_LEGACY_KERAS": "1"})
+    assert clean == []
+
+
+def test_tf115_pins():
+    problems = _levels(_doctor.diagnose(
+        {"tensorflow": "1.15.0", "numpy": "1.21.6", "protobuf": "4.24.0", "h5py": "3.1.0", "libcst": "1.0"}, {}))
+    assert [level for level, _ in problems] == ["error", "warning", "warning"]
+    assert "protobuf 4.24.0" in problems[0][1] and "NumPy 1.21.6" in problems[1][1] and "h5py 3.1.0" in problems[2][1]
+    assert _doctor.diagnose({"tensorflow": "1.15.0", "numpy": "1.18.5", "protobuf": "3.20.3", "h5py": "2.10.0",
+                             "libcst": "1.0"}, {}) == []
+
+
+def test_mismatched_tf_keras_and_missing_tensorflow():
+    assert ("warning", "tf-keras 2.20.0 does not match TensorFlow 2.21.0") in _levels(_doctor.diagnose(
+        {"tensorflow": "2.21.0", "tf-keras": "2.20.0", "libcst": "1"}, {"TF_USE_LEGACY_KERAS": "1"}))
+    assert _levels(_doctor.diagnose({"libcst": "1"}, {}))[0] == ("error", "TensorFlow is not installed")
+
+
+def test_runs_by_path_when_the_package_cannot_be_imported():
+    # Run the file without importing compat_metrics first, as the module docstring tells users to.
+    path = pathlib.Path(_doctor.__file__)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(path.parent.parent)] + [p for p in sys.path if p]),
+               TF_CPP_MIN_LOG_LEVEL="2")
+    out = subprocess.run([sys.executable, str(path), "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         env=env, timeout=300)
+    report = json.loads(out.stdout.decode())
+    assert out.returncode == 0, out.stderr.decode()[-2000:]
+    assert report["features"] == dict(impl.MECHANISMS)
+    assert compat_metrics.runtime.BACKEND == report["stack"]["backend"]
