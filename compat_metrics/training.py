@@ -11,6 +11,7 @@
 from . import runtime
 from ._backend import impl
 from .input_loss import InputLoss
+from .training_metrics import bind_gradient_metrics, gradient_norm_metrics, restore_gradient_norms
 
 __all__ = ["compile_kwargs", "compile", "load_model"]
 
@@ -29,11 +30,21 @@ def compile_kwargs(**kwargs):
     Pass what old code passed; e.g. ``experimental_run_tf_function`` is kept on
     TF 1.15/2.0/2.1 and dropped, with one warning per process, elsewhere.
     """
-    return impl.compile_kwargs(kwargs, input_losses=bool(_input_losses(kwargs.get("loss"))))
+    # GradientNorm, like input losses, needs TF 2.0/2.1's graph code path.
+    needs_graph = bool(_input_losses(kwargs.get("loss")) or _gradient_norms(kwargs))
+    return impl.compile_kwargs(kwargs, input_losses=needs_graph)
+
+
+def _gradient_norms(kwargs):
+    return gradient_norm_metrics([kwargs.get("metrics"), kwargs.get("weighted_metrics")])
 
 
 def compile(model, **kwargs):  # noqa: A001 - mirrors Model.compile
-    """Call ``model.compile`` with :func:`compile_kwargs` and bind input losses.
+    """Call ``model.compile`` with :func:`compile_kwargs`; bind input losses and gradient norms.
+
+    :class:`compat_metrics.GradientNorm` metrics in ``metrics`` are connected
+    to the model's gradients (on TF 2.0/2.1 this also sets
+    ``experimental_run_tf_function=False``).
 
     Returns:
         ``model``, compiled.
@@ -44,7 +55,15 @@ def compile(model, **kwargs):  # noqa: A001 - mirrors Model.compile
     runtime.check_graph_mode_supported("compat_metrics.compile")
     for loss in _input_losses(kwargs.get("loss")):
         impl.bind_input_loss(model, loss)
+    for key in ("metrics", "weighted_metrics"):
+        if kwargs.get(key) is not None:
+            kwargs[key] = restore_gradient_norms(kwargs[key])
+    gradient_norms = _gradient_norms(kwargs)
+    for metric in gradient_norms:  # TF1 Keras builds the metrics inside model.compile
+        metric._gradient_source = True
     model.compile(**compile_kwargs(**kwargs))
+    if gradient_norms:
+        bind_gradient_metrics(model, gradient_norms)
     return model
 
 
@@ -60,4 +79,7 @@ def load_model(path):
     for loss in impl.compiled_loss_objects(model):
         if isinstance(loss, InputLoss) and not loss._bound:
             impl.bind_input_loss(model, loss)
+    unbound = [m for m in gradient_norm_metrics(impl.compiled_metric_objects(model)) if not m._gradient_source]
+    if unbound:
+        bind_gradient_metrics(model, unbound)
     return model

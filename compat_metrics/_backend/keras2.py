@@ -16,6 +16,8 @@ import tensorflow as tf
 from .. import runtime
 from ._common import (compiled_loss_objects, install_input_hook, model_inputs, register_serializable,  # noqa: F401
                       state_variable, warn_once)
+from ._gradients import (compiled_metric_objects, hook_apply_gradients, hook_test_gradients,  # noqa: F401
+                         record_graph_gradients)
 
 keras = runtime.keras
 Loss = keras.losses.Loss
@@ -125,3 +127,51 @@ def _saved_compile_args(path):
     except ImportError:
         saving_utils = importlib.import_module(package + ".legacy.saving_utils")
     return saving_utils.compile_args_from_training_config(json.loads(raw))
+
+
+def bind_gradient_recorder(model, record):
+    """Hand the gradients of each step of ``model`` to ``record``.
+
+    Graph mode and TF 2.0/2.1 (compiled with ``experimental_run_tf_function=False``
+    by :func:`compat_metrics.compile`): gradients of ``model.total_loss``
+    built at compile time. TF >= 2.2: ``optimizer.apply_gradients`` in
+    training, ``compute_loss`` on a tape in ``test_step`` (TF >= 2.8).
+    """
+    if runtime.in_graph_mode() or (HONOURS_RUN_TF_FUNCTION and getattr(model, "total_loss", None) is not None):
+        record_graph_gradients(model, record)
+        return
+    # TF >= 2.2; and TF 2.0/2.1 with run_eagerly=True (no Keras graph: training
+    # only, evaluate keeps the last training value).
+    hook_apply_gradients(model, record)
+    if hasattr(model, "compute_loss"):
+        hook_test_gradients(model, record)
+
+
+def layer_add_metric(layer, value, name):
+    """Keras 2 keeps ``Layer.add_metric``: a mean of ``value`` logged as ``name``."""
+    layer.add_metric(value, aggregation="mean", name=name)
+
+
+def _check_train_step():
+    if not HAS_TRAIN_STEP or runtime.in_graph_mode():
+        raise RuntimeError(
+            "compat_metrics.train_step: Keras in TF {} {}has no Model.train_step (added in TF 2.2, "
+            "eager only), so an override is never called. Put the metrics in "
+            "compat_metrics.compile(model, metrics=[...]) (GradientNorm included) instead."
+            .format(runtime.TF_VERSION, "in graph mode " if runtime.in_graph_mode() else ""))
+
+
+def step_loss(model, x, y, y_pred, sample_weight):
+    """The loss of one training step: ``compute_loss`` (TF >= 2.8) or ``compiled_loss``."""
+    _check_train_step()
+    if hasattr(model, "compute_loss"):
+        return model.compute_loss(x, y, y_pred, sample_weight)
+    return model.compiled_loss(y, y_pred, sample_weight, regularization_losses=model.losses)
+
+
+def step_metrics(model, x, y, y_pred, sample_weight):
+    """Update the compiled metrics; return the logs (``compute_metrics`` or ``compiled_metrics``)."""
+    if hasattr(model, "compute_metrics"):
+        return model.compute_metrics(x, y, y_pred, sample_weight)
+    model.compiled_metrics.update_state(y, y_pred, sample_weight)
+    return {metric.name: metric.result() for metric in model.metrics}

@@ -10,6 +10,7 @@ models save as ``.keras`` only; input-dependent losses get their inputs from a
 from .. import runtime
 from ._common import (compiled_loss_objects, install_input_hook, register_serializable,  # noqa: F401
                       state_variable, warn_once)
+from ._gradients import compiled_metric_objects, hook_apply_gradients, hook_test_gradients  # noqa: F401
 
 keras = runtime.keras
 Loss = keras.losses.Loss
@@ -59,3 +60,56 @@ def bind_input_loss(model, loss):
 def load_model(path, compile_fn):
     """Load a ``.keras`` file; Keras compiles it from its saved config."""
     return keras.models.load_model(path)
+
+
+def bind_gradient_recorder(model, record):
+    """Hand the gradients of each step of ``model`` to ``record``.
+
+    Training: ``optimizer.apply_gradients`` (called by Keras 3's
+    ``train_step``); ``evaluate``: ``compute_loss`` on a tape in ``test_step``.
+    """
+    hook_apply_gradients(model, record)
+    hook_test_gradients(model, record)
+
+
+_LAYER_METRICS = "_compat_metrics_layer_metrics"
+
+
+def layer_add_metric(layer, value, name):
+    """Keras 3 removed ``Layer.add_metric``: update a ``Mean`` the layer owns.
+
+    The metric is created on first use, outside any traced function, and
+    appended to the layer's metric list (the layer's attribute tracker is
+    locked once the layer is built), so ``model.metrics`` lists it: Keras
+    resets it each epoch and reports it in the logs.
+    """
+    own = layer.__dict__.get(_LAYER_METRICS)
+    if own is None:
+        own = {}
+        object.__setattr__(layer, _LAYER_METRICS, own)
+    metric = own.get(name)
+    if metric is None:
+        import tensorflow as tf
+        with tf.init_scope():
+            metric = keras.metrics.Mean(name=name)
+        own[name] = metric
+        layer._metrics.append(metric)
+    metric.update_state(value)
+
+
+def step_loss(model, x, y, y_pred, sample_weight):
+    """Keras 3's training loss: ``compute_loss``, the loss tracker, then loss scaling."""
+    import tensorflow as tf
+    compute_loss = getattr(model, "_compute_loss", None) or model.compute_loss  # passes training= only if accepted
+    loss = compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True)
+    tracker = getattr(model, "_loss_tracker", None)
+    if tracker is not None:
+        tracker.update_state(loss, sample_weight=tf.shape(tf.nest.flatten(x)[0])[0])
+    if model.optimizer is not None and hasattr(model.optimizer, "scale_loss"):
+        loss = model.optimizer.scale_loss(loss)
+    return loss
+
+
+def step_metrics(model, x, y, y_pred, sample_weight):
+    """Update the compiled metrics and return the logs (``compute_metrics``)."""
+    return model.compute_metrics(x, y, y_pred, sample_weight=sample_weight)

@@ -6,9 +6,10 @@ the model's symbolic inputs, and ``tf.keras.utils.register_keras_serializable``
 does not exist (registration goes through ``get_custom_objects``).
 """
 
+from ._gradients import compiled_metric_objects, record_graph_gradients  # noqa: F401
 from .keras2 import (Loss, Metric, add_weight, bind_input_loss,  # noqa: F401
-                     compiled_loss_objects, keras, load_model, new_state_variable,
-                     register_serializable, RUN_TF_FUNCTION_FLAG)
+                     compiled_loss_objects, keras, layer_add_metric, load_model, new_state_variable,
+                     register_serializable, RUN_TF_FUNCTION_FLAG, step_loss, step_metrics)
 
 HONOURS_RUN_TF_FUNCTION = True
 HAS_TRAIN_STEP = False
@@ -25,3 +26,8 @@ MECHANISMS = {
 def compile_kwargs(kwargs, input_losses):
     """TF 1.15 accepts every argument old code passes: returned unchanged."""
     return dict(kwargs)
+
+
+def bind_gradient_recorder(model, record):
+    """Hand the gradients of ``model.total_loss``, built at compile time, to ``record``."""
+    record_graph_gradients(model, record)

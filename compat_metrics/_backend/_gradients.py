@@ -1,0 +1,130 @@
+"""Where the gradients of a Keras training step can be observed (no version checks here).
+
+The backend modules pick one of these per version:
+
+- :func:`record_graph_gradients`: TF1-style graphs (TF 1.15, eager disabled,
+  TF 2.0/2.1 with ``experimental_run_tf_function=False``). Keras builds
+  ``model.total_loss`` in ``compile``; the gradients of it are built once,
+  there, and serve the train and the test function alike.
+- :func:`hook_apply_gradients` + :func:`hook_test_gradients`: ``tf.function``
+  steps (Keras 2 from TF 2.2, ``tf_keras``, Keras 3). Training gradients are
+  those the model hands to ``optimizer.apply_gradients``; in ``test_step`` the
+  gradients of the loss from ``compute_loss`` are taken on a tape.
+"""
+
+import tensorflow as tf
+
+_RECORDERS = "_compat_metrics_gradient_recorders"
+
+
+def _recorders(holder):
+    recorders = holder.__dict__.get(_RECORDERS)
+    if recorders is None:
+        recorders = []
+        object.__setattr__(holder, _RECORDERS, recorders)
+    return recorders
+
+
+def _add(holder, record):
+    recorders = _recorders(holder)
+    first = not recorders
+    if record not in recorders:
+        recorders.append(record)
+    return first
+
+
+def _run(holder, grads_and_vars):
+    for record in holder.__dict__.get(_RECORDERS, ()):
+        record(grads_and_vars)
+
+
+def hook_apply_gradients(model, record):
+    """Call ``record(grads_and_vars)`` whenever ``model.optimizer`` applies gradients.
+
+    The hook is an attribute of the optimizer instance: it is not saved with
+    the model and affects no other optimizer.
+    """
+    optimizer = model.optimizer
+    if optimizer is None:
+        raise ValueError("the model has no optimizer: compile it before binding a GradientNorm metric")
+    if _add(optimizer, record):
+        original = optimizer.apply_gradients
+
+        def apply_gradients(grads_and_vars, *args, **kwargs):
+            grads_and_vars = list(grads_and_vars)
+            _run(optimizer, grads_and_vars)
+            return original(grads_and_vars, *args, **kwargs)
+
+        object.__setattr__(optimizer, "apply_gradients", apply_gradients)
+
+
+def hook_test_gradients(model, record):
+    """Call ``record`` with the gradients of the loss in each ``test_step``.
+
+    ``test_step`` runs under a ``GradientTape``; when it calls
+    ``compute_loss``, the gradients of that loss are taken (not applied) and
+    recorded before ``test_step`` updates the metrics.
+    """
+    if not _add(model, record):
+        return
+    state = {"tape": None}
+    original_test_step = model.test_step
+    original_compute_loss = model.compute_loss
+
+    def test_step(*args, **kwargs):
+        with tf.GradientTape() as tape:
+            state["tape"] = tape
+            try:
+                return original_test_step(*args, **kwargs)
+            finally:
+                state["tape"] = None
+
+    def compute_loss(*args, **kwargs):
+        loss = original_compute_loss(*args, **kwargs)
+        tape = state["tape"]
+        if tape is not None:
+            state["tape"] = None
+            variables = list(model.trainable_weights)
+            gradients = tape.gradient(loss, variables)
+            _run(model, list(zip(gradients, variables)))
+        return loss
+
+    object.__setattr__(model, "test_step", test_step)
+    object.__setattr__(model, "compute_loss", compute_loss)
+
+
+def record_graph_gradients(model, record):
+    """Build the gradients of ``model.total_loss`` in the Keras graph and record them.
+
+    TF1 Keras builds the metrics and the loss in ``compile`` and shares the
+    metric tensors between the train and the test function, so this runs right
+    after ``compile``: the recorded value is the gradient of the loss on the
+    batch being trained or evaluated.
+    """
+    loss = getattr(model, "total_loss", None)
+    if loss is None:
+        raise ValueError("GradientNorm needs a compiled model with a loss (model.total_loss is missing)")
+    variables = list(getattr(model, "_collected_trainable_weights", None) or model.trainable_weights)
+    with loss.graph.as_default(), tf.name_scope("gradient_norm"):
+        gradients = tf.gradients(loss, variables)
+        record(list(zip(gradients, variables)))
+
+
+def compiled_metric_objects(model):
+    """The metric objects passed to ``model.compile`` (nested as given), on any Keras.
+
+    Keras 3 keeps them in ``model._compile_metrics`` (a container), Keras 2
+    from TF 2.2 in ``model.compiled_metrics``, TF1-style Keras in
+    ``model._compile_metrics`` (a list or dict).
+    """
+    found = []
+    for holder in (model.__dict__.get("_compile_metrics"), model.__dict__.get("compiled_metrics"),
+                   model.__dict__.get("_compile_weighted_metrics")):
+        if holder is None:
+            continue
+        if hasattr(holder, "_user_metrics"):
+            found.append(holder._user_metrics)
+            found.append(getattr(holder, "_user_weighted_metrics", None))
+        else:
+            found.append(holder)
+    return [item for item in tf.nest.flatten(found) if item is not None]

@@ -1,0 +1,167 @@
+"""Gradient norm, layer metrics, metric layers, train_step helper and save/load (TF 2.x envs)."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import compat_metrics
+import saving
+import training_scenarios as ts
+
+keras = compat_metrics.keras
+
+
+def test_gradient_norm_equals_tape_norm_per_batch_in_fit_and_evaluate():
+    ts.check_gradient_norms_in_fit_and_evaluate()
+
+
+def test_gradient_norm_is_the_norm_of_the_applied_gradient():
+    ts.check_gradient_norm_is_the_applied_gradient()
+
+
+@pytest.mark.parametrize("run_eagerly", [False, True], ids=["tf_function", "run_eagerly"])
+def test_gradient_norm_with_run_eagerly(run_eagerly):
+    m = ts.model()
+    compat_metrics.compile(m, optimizer=ts.zero_lr_sgd(), loss="mse", metrics=[compat_metrics.GradientNorm()],
+                           run_eagerly=run_eagerly)
+    x, y = ts.data()
+    norms, sizes = ts.reference_batch_norms(m, x, y)
+    history = m.fit(x, y, batch_size=ts.BATCH, epochs=1, verbose=0, shuffle=False).history
+    np.testing.assert_allclose(history["gradient_norm"][0], ts.weighted_mean(norms, sizes), rtol=1e-4)
+
+
+def test_gradient_norm_with_plain_compile_says_what_to_use():
+    m = ts.model()
+    x, y = ts.data()
+    with pytest.raises(Exception, match="compat_metrics.compile"):
+        m.compile(optimizer="sgd", loss="mse", metrics=[compat_metrics.GradientNorm()])  # TF 2.0/2.1 fail here
+        m.fit(x, y, epochs=1, verbose=0)
+
+
+@pytest.mark.requires_tf(">=2.2")
+def test_bind_gradient_metrics_after_plain_compile():
+    m = ts.model()
+    m.compile(optimizer=ts.zero_lr_sgd(), loss="mse", metrics=[compat_metrics.GradientNorm()])
+    assert len(compat_metrics.bind_gradient_metrics(m)) == 1
+    x, y = ts.data()
+    norms, sizes = ts.reference_batch_norms(m, x, y)
+    history = m.fit(x, y, batch_size=ts.BATCH, epochs=1, verbose=0, shuffle=False).history
+    np.testing.assert_allclose(history["gradient_norm"][0], ts.weighted_mean(norms, sizes), rtol=1e-4)
+
+
+def test_gradient_norm_rejects_bad_arguments():
+    with pytest.raises(TypeError, match="regular expression"):
+        compat_metrics.GradientNorm(variables=["hidden"])
+    with pytest.raises(ValueError, match="not a valid regular expression"):
+        compat_metrics.GradientNorm(variables="(")
+    with pytest.raises(ValueError, match="reduction"):
+        compat_metrics.GradientNorm(reduction="max")
+    m = ts.model()
+    with pytest.raises(ValueError, match="no trainable variable .* matches variables='nothing_like_this'"):
+        compat_metrics.compile(m, optimizer="sgd", loss="mse",
+                               metrics=[compat_metrics.GradientNorm("nothing_like_this")])
+        x, y = ts.data()
+        m.fit(x, y, epochs=1, verbose=0)
+
+
+def test_gradient_norm_config_round_trip():
+    metric = compat_metrics.GradientNorm("hidden", reduction="last", name="g")
+    config = metric.get_config()
+    assert (config["variables"], config["reduction"], config["name"]) == ("hidden", "last", "g")
+    restored = compat_metrics.GradientNorm.from_config(config)
+    assert (restored.variables_pattern, restored.reduction, restored.name) == ("hidden", "last", "g")
+
+
+def test_psnr_beside_gradient_norm_against_numpy():
+    m = ts.compiled_gradient_model(metrics=ts.gradient_metrics() + [ts.PSNR(max_val=2.0)])
+    x, y = ts.data()
+    m.fit(x, y, batch_size=ts.BATCH, epochs=1, verbose=0)
+    results = ts.evaluate_dict(m, x, y)
+    np.testing.assert_allclose(results["psnr"], ts.np_psnr(y, m.predict(x, batch_size=ts.BATCH), 2.0), rtol=1e-4)
+
+
+def test_layer_add_metric_and_metric_layer_in_fit_and_evaluate():
+    ts.check_layer_metrics_in_fit_and_evaluate()
+
+
+def test_add_metric_says_what_to_use_when_called_wrong():
+    layer = keras.layers.Dense(2)
+    with pytest.raises(ValueError, match="only 'mean'"):
+        compat_metrics.add_metric(layer, tf.constant(1.0), name="m", aggregation="sum")
+    with pytest.raises(TypeError, match="compile"):
+        compat_metrics.add_metric(layer, keras.metrics.Mean(name="mean"), name="m")
+    with pytest.raises(TypeError, match="name="):
+        compat_metrics.add_metric(layer, tf.constant(1.0), name=None)
+    with pytest.raises(TypeError, match="first argument must be the Keras layer"):
+        compat_metrics.add_metric("layer", tf.constant(1.0), name="m")
+
+
+def test_metric_layer_without_compute_is_reported():
+    class NoCompute(compat_metrics.MetricLayer):
+        pass
+
+    with pytest.raises(NotImplementedError, match="compute"):
+        NoCompute().compute(tf.zeros((1, 2)))
+
+
+class HelperModel(keras.Model):
+    """Seed 003/004's train_step override, written once with compat_metrics.train_step."""
+
+    def train_step(self, data):
+        logs = compat_metrics.train_step(self, data)
+        self.steps_seen = getattr(self, "steps_seen", 0) + 1
+        return logs
+
+
+@pytest.mark.requires_tf(">=2.2")
+def test_train_step_helper_matches_independent_values():
+    m = ts.model(model_class=HelperModel)
+    metrics = ts.gradient_metrics() + [ts.PSNR(max_val=2.0)]
+    compat_metrics.compile(m, optimizer=ts.zero_lr_sgd(), loss="mse", metrics=metrics)
+    x, y = ts.data()
+    norms, sizes = ts.reference_batch_norms(m, x, y)
+    pred = m.predict(x, batch_size=ts.BATCH)
+    history = m.fit(x, y, batch_size=ts.BATCH, epochs=1, verbose=0, shuffle=False).history
+    assert m.steps_seen >= 1
+    losses = [np.mean(np.square(y[s:s + ts.BATCH] - pred[s:s + ts.BATCH])) for s in range(0, len(x), ts.BATCH)]
+    reg = ts.L2 * np.sum(np.square(m.get_layer("hidden").get_weights()[0]))
+    np.testing.assert_allclose(history["loss"][0], ts.weighted_mean(losses, sizes) + reg, rtol=1e-4)
+    np.testing.assert_allclose(history["gradient_norm"][0], ts.weighted_mean(norms, sizes), rtol=1e-4)
+    np.testing.assert_allclose(history["psnr"][0], ts.np_psnr(y, pred, 2.0), rtol=1e-4)
+
+
+@pytest.mark.requires_tf(">=2.2")
+def test_train_step_helper_applies_gradients_hook():
+    m = ts.model(model_class=HelperModel)
+    seen = []
+
+    class Clipped(HelperModel):
+        pass
+
+    m = ts.model(model_class=Clipped)
+    Clipped.train_step = lambda self, data: compat_metrics.train_step(
+        self, data, gradients_hook=lambda g, v: seen.append(len(v)) or [tf.zeros_like(t) for t in g])
+    compat_metrics.compile(m, optimizer="sgd", loss="mse")
+    before = m.get_weights()
+    x, y = ts.data()
+    m.fit(x, y, batch_size=ts.BATCH, epochs=1, verbose=0)
+    assert seen and seen[0] == len(m.trainable_weights)
+    for b, a in zip(before, m.get_weights()):
+        np.testing.assert_array_equal(b, a)
+
+
+@pytest.mark.requires_tf("<2.2")
+def test_train_step_helper_explains_missing_train_step():
+    m = ts.model()
+    compat_metrics.compile(m, optimizer="sgd", loss="mse")
+    x, y = ts.data()
+    with pytest.raises(RuntimeError, match="compat_metrics.compile"):
+        compat_metrics.train_step(m, (x, y))
+
+
+@pytest.mark.parametrize("suffix", saving.save_formats())
+def test_training_metrics_model_saves_and_loads_without_custom_objects(tmp_path, suffix):
+    m = ts.full_model()
+    x, y = ts.data()
+    m.fit(x, y, batch_size=ts.BATCH, epochs=1, verbose=0)
+    ts.roundtrip(m, tmp_path, suffix)

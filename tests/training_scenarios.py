@@ -1,0 +1,272 @@
+"""Training-step metric scenarios shared by tests/ (TF 2.x) and tests_tf1/ (graph mode).
+
+References are independent of compat_metrics: gradient norms come from
+``tf.GradientTape`` (eager) or ``tf.gradients`` (graph mode) on the same
+batch, everything else from NumPy.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import tensorflow as tf
+
+import compat_metrics
+
+keras = compat_metrics.keras
+
+N_FEATURES = 5
+N_OUTPUTS = 3
+L2 = 0.01
+BATCH = 16
+
+
+def graph_mode():
+    return compat_metrics.runtime.in_graph_mode()
+
+
+def data(n=48, seed=3):
+    rng = np.random.RandomState(seed)
+    x = rng.normal(size=(n, N_FEATURES)).astype("float32")
+    y = rng.normal(size=(n, N_OUTPUTS)).astype("float32")
+    return x, y
+
+
+class DenseLike(keras.layers.Dense):
+    """Seed 001's ``DenseLike``: logs the mean activation with add_metric."""
+
+    def call(self, inputs):
+        outputs = super(DenseLike, self).call(inputs)
+        compat_metrics.add_metric(self, tf.reduce_mean(outputs), name="activation_mean")
+        return outputs
+
+
+keras.utils.get_custom_objects()["DenseLike"] = DenseLike  # a user's layer: registered by the user
+
+
+class CosineAgreement(compat_metrics.MetricLayer):
+    """Per-sample cosine similarity of two tensors (seed 001's warp similarity)."""
+
+    def __init__(self, epsilon=1e-7, **kwargs):
+        super(CosineAgreement, self).__init__(**kwargs)
+        self.epsilon = epsilon
+
+    def compute(self, inputs):
+        a, b = inputs
+        numerator = tf.reduce_sum(a * b, axis=-1)
+        norms = tf.sqrt(tf.reduce_sum(tf.square(a), axis=-1)) * tf.sqrt(tf.reduce_sum(tf.square(b), axis=-1))
+        return numerator / tf.maximum(norms, self.epsilon)
+
+    def get_config(self):
+        config = super(CosineAgreement, self).get_config()
+        config["epsilon"] = self.epsilon
+        return config
+
+
+class PSNR(compat_metrics.Metric):
+    """Seed 003's PSNR beside the gradient norm: mean per-sample PSNR, with a constructor argument."""
+
+    def __init__(self, max_val=1.0, name="psnr", dtype=None):
+        super(PSNR, self).__init__(name=name, dtype=dtype)
+        self.max_val = max_val
+        self.total = self.add_weight("total")
+        self.count = self.add_weight("count")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        mse = tf.reduce_mean(tf.square(tf.cast(y_true, tf.float32) - y_pred), axis=-1)
+        psnr = 10.0 * tf.math.log(self.max_val ** 2 / mse) / tf.math.log(10.0)
+        with tf.control_dependencies([self.total.assign_add(tf.reduce_sum(psnr))]):
+            return self.count.assign_add(tf.cast(tf.size(psnr), tf.float32))
+
+    def result(self):
+        return self.total / self.count
+
+
+def np_psnr(y, pred, max_val):
+    return float(np.mean(10.0 * np.log10(max_val ** 2 / np.mean(np.square(y - pred), axis=-1))))
+
+
+def model(layer_metrics=False, model_class=None):
+    """inputs -> hidden (tanh, L2) -> head; with ``layer_metrics`` the hidden layer
+    logs its mean activation and a MetricLayer logs the input/output agreement."""
+    inputs = keras.Input((N_FEATURES,), name="x")
+    hidden_cls = DenseLike if layer_metrics else keras.layers.Dense
+    hidden = hidden_cls(4, activation="tanh", kernel_regularizer=keras.regularizers.l2(L2), name="hidden")(inputs)
+    outputs = keras.layers.Dense(N_OUTPUTS, name="head")(hidden)
+    if layer_metrics:
+        _, outputs = CosineAgreement(name="agreement")([inputs[:, :N_OUTPUTS], outputs])
+    return (model_class or keras.Model)(inputs, outputs)
+
+
+def zero_lr_sgd():
+    """SGD that leaves the weights unchanged, so every batch sees the same weights."""
+    if graph_mode():
+        return tf.compat.v1.train.GradientDescentOptimizer(0.0)
+    return keras.optimizers.SGD(learning_rate=0.0)
+
+
+def session():
+    return tf.compat.v1.keras.backend.get_session()
+
+
+def reference_norms(model, x, y, variables_filter=None):
+    """Norm of the gradient of MSE + regularisation on (x, y), from tf.GradientTape / tf.gradients."""
+    weights = [w for w in model.trainable_weights if variables_filter is None or variables_filter(w)]
+    if graph_mode():
+        xt, yt = tf.constant(x), tf.constant(y)
+        loss = tf.reduce_mean(tf.square(yt - model(xt))) + tf.add_n(model.losses)
+        return float(session().run(tf.linalg.global_norm(tf.gradients(loss, weights))))
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(tf.square(y - model(x, training=True))) + tf.add_n(model.losses)
+    return float(tf.linalg.global_norm(tape.gradient(loss, weights)))
+
+
+def reference_batch_norms(model, x, y, variables_filter=None, batch_size=BATCH):
+    norms, sizes = [], []
+    for start in range(0, len(x), batch_size):
+        sl = slice(start, start + batch_size)
+        norms.append(reference_norms(model, x[sl], y[sl], variables_filter))
+        sizes.append(len(x[sl]))
+    return norms, sizes
+
+
+def weighted_mean(values, sizes):
+    return float(np.dot(values, sizes) / np.sum(sizes))
+
+
+def is_hidden(variable):
+    return "hidden" in (getattr(variable, "path", None) or variable.name)  # Keras 3: name is "kernel"
+
+
+def evaluate_dict(model, x, y, batch_size=BATCH):
+    import inspect
+    if "return_dict" in inspect.signature(model.evaluate).parameters:
+        results = model.evaluate(x, y, batch_size=batch_size, verbose=0, return_dict=True)
+    else:
+        results = dict(zip(model.metrics_names, np.atleast_1d(model.evaluate(x, y, batch_size=batch_size, verbose=0))))
+    return {name: float(value) for name, value in results.items()}
+
+
+def gradient_metrics():
+    return [compat_metrics.GradientNorm(),
+            compat_metrics.GradientNorm(variables="hidden", name="hidden_grad", reduction="last")]
+
+
+def compiled_gradient_model(optimizer=None, metrics=None, **kwargs):
+    m = model(**kwargs)
+    compat_metrics.compile(m, optimizer=optimizer or zero_lr_sgd(), loss="mse",
+                           metrics=metrics if metrics is not None else gradient_metrics())
+    return m
+
+
+def check_gradient_norms_in_fit_and_evaluate():
+    """Weights fixed (lr 0): logs must equal per-batch tape norms, batch-weighted ("mean") or last."""
+    m = compiled_gradient_model()
+    x, y = data()
+    norms, sizes = reference_batch_norms(m, x, y)
+    hidden_norms, _ = reference_batch_norms(m, x, y, is_hidden)
+    assert len(set(np.round(norms, 4))) > 1, "batches must differ for the test to discriminate"
+    history = m.fit(x, y, batch_size=BATCH, epochs=2, verbose=0, shuffle=False).history
+    np.testing.assert_allclose(history["gradient_norm"], [weighted_mean(norms, sizes)] * 2, rtol=1e-4)
+    np.testing.assert_allclose(history["hidden_grad"], [hidden_norms[-1]] * 2, rtol=1e-4)
+    assert hidden_norms[-1] < norms[-1]
+    results = evaluate_dict(m, x, y)
+    np.testing.assert_allclose(results["gradient_norm"], weighted_mean(norms, sizes), rtol=1e-4)
+    np.testing.assert_allclose(results["hidden_grad"], hidden_norms[-1], rtol=1e-4)
+    return results
+
+
+def check_gradient_norm_is_the_applied_gradient():
+    """One full-batch step with a real learning rate: the logged norm is the norm before the step."""
+    m = compiled_gradient_model(optimizer="sgd")
+    x, y = data(n=32)
+    expected = reference_norms(m, x, y)
+    before = [np.array(w) for w in (session().run(m.trainable_weights) if graph_mode() else m.get_weights())]
+    history = m.fit(x, y, batch_size=len(x), epochs=1, verbose=0, shuffle=False).history
+    after = session().run(m.trainable_weights) if graph_mode() else m.get_weights()
+    assert any(not np.allclose(b, a) for b, a in zip(before, after)), "the step must change the weights"
+    np.testing.assert_allclose(history["gradient_norm"][0], expected, rtol=1e-4)
+
+
+def check_layer_metrics(m):
+    """add_metric's activation mean and the MetricLayer's per-sample cosine, against NumPy."""
+    x, y = data()
+    results = evaluate_dict(m, x, y)
+    kernel, bias = [np.asarray(w) for w in m.get_layer("hidden").get_weights()]
+    hidden = np.tanh(x.dot(kernel) + bias)
+    per_batch = [hidden[s:s + BATCH].mean() for s in range(0, len(x), BATCH)]
+    np.testing.assert_allclose(results["activation_mean"], np.mean(per_batch), rtol=1e-4, atol=1e-6)
+    pred = m.predict(x, batch_size=BATCH)
+    a = x[:, :N_OUTPUTS]
+    cosine = np.sum(a * pred, axis=-1) / (np.linalg.norm(a, axis=-1) * np.linalg.norm(pred, axis=-1))
+    np.testing.assert_allclose(results["agreement"], np.mean(cosine), rtol=1e-4, atol=1e-6)
+    return results
+
+
+def check_layer_metrics_in_fit_and_evaluate():
+    m = model(layer_metrics=True)
+    compat_metrics.compile(m, optimizer=zero_lr_sgd(), loss="mse")
+    x, y = data()
+    history = m.fit(x, y, batch_size=BATCH, epochs=2, verbose=0, shuffle=False, validation_data=(x, y)).history
+    results = check_layer_metrics(m)
+    for key in ("activation_mean", "agreement"):  # lr 0: train, validation and evaluate agree
+        np.testing.assert_allclose(history[key], [results[key]] * 2, rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(history["val_" + key], [results[key]] * 2, rtol=1e-4, atol=1e-6)
+
+
+def full_model():
+    """Everything of this issue in one model: gradient norms, PSNR(max_val), layer metrics."""
+    m = model(layer_metrics=True)
+    compat_metrics.compile(m, optimizer="sgd", loss="mse",
+                           metrics=gradient_metrics() + [PSNR(max_val=2.0)])
+    return m
+
+
+def check_full_evaluate(m):
+    x, y = data()
+    results = check_layer_metrics(m)
+    norms, sizes = reference_batch_norms(m, x, y)
+    np.testing.assert_allclose(results["gradient_norm"], weighted_mean(norms, sizes), rtol=1e-4)
+    pred = m.predict(x, batch_size=BATCH)
+    np.testing.assert_allclose(results["psnr"], np_psnr(y, pred, 2.0), rtol=1e-4)
+    return results
+
+
+def roundtrip(m, tmp_path, suffix):
+    """Save ``m``; in a fresh process load it without custom_objects, evaluate, fit."""
+    expected = check_full_evaluate(m)
+    path = str(tmp_path / ("training" + suffix))
+    m.save(path) if suffix else m.save(path, save_format="tf")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    out = subprocess.run([sys.executable, os.path.abspath(__file__), "graph" if graph_mode() else "eager", path],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr.decode()[-3000:]
+    loaded = json.loads(out.stdout.decode().strip().splitlines()[-1])
+    for key in ("loss", "gradient_norm", "hidden_grad", "psnr", "activation_mean", "agreement"):
+        np.testing.assert_allclose(loaded["evaluate"][key], expected[key], rtol=1e-4, atol=1e-6, err_msg=key)
+    assert loaded["psnr_max_val"] == 2.0
+    assert loaded["fit_keys"] >= ["gradient_norm", "psnr"], loaded
+    assert np.isfinite(loaded["fit_gradient_norm"]) and loaded["fit_gradient_norm"] > 0
+
+
+def _load_in_fresh_process(path):
+    m = compat_metrics.load_model(path)
+    x, y = data()
+    results = evaluate_dict(m, x, y)
+    # fit before calling the model eagerly: TF 2.1 Keras (experimental_run_tf_function=False)
+    # cannot build its train function after an eager call of a layer using add_metric.
+    history = m.fit(x, y, batch_size=BATCH, epochs=1, verbose=0, shuffle=False).history
+    check_full_evaluate(m)  # the loaded metrics still match independent references after training
+    candidates = compat_metrics._backend.impl.compiled_metric_objects(m) + list(m.metrics)
+    psnr = [metric for metric in candidates if isinstance(metric, PSNR)]
+    print(json.dumps({"evaluate": results, "psnr_max_val": psnr[0].max_val,
+                      "fit_keys": sorted(k for k in history if k in ("gradient_norm", "psnr")),
+                      "fit_gradient_norm": float(history["gradient_norm"][-1])}))
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "graph":
+        tf.compat.v1.disable_v2_behavior()
+    _load_in_fresh_process(sys.argv[2])

@@ -1,0 +1,51 @@
+"""Gradient norm, layer metrics and save/load in TF1 graph mode (TF 1.15, TF 2.x with v2 disabled)."""
+
+import numpy as np
+import pytest
+
+import compat_metrics
+import saving
+import training_scenarios as ts
+
+pytestmark = pytest.mark.graph_mode_only
+
+
+def test_gradient_norm_equals_tf_gradients_norm_per_batch_in_fit_and_evaluate():
+    ts.check_gradient_norms_in_fit_and_evaluate()
+
+
+def test_gradient_norm_is_the_norm_of_the_applied_gradient():
+    ts.check_gradient_norm_is_the_applied_gradient()
+
+
+def test_evaluate_before_fit_reports_the_gradient_norm():
+    m = ts.compiled_gradient_model()
+    x, y = ts.data()
+    norms, sizes = ts.reference_batch_norms(m, x, y)
+    np.testing.assert_allclose(ts.evaluate_dict(m, x, y)["gradient_norm"], ts.weighted_mean(norms, sizes), rtol=1e-4)
+
+
+def test_gradient_norm_with_plain_compile_says_what_to_use():
+    m = ts.model()
+    with pytest.raises(ValueError, match="compat_metrics.compile"):
+        m.compile(optimizer="sgd", loss="mse", metrics=[compat_metrics.GradientNorm()])
+
+
+def test_layer_add_metric_and_metric_layer_in_fit_and_evaluate():
+    ts.check_layer_metrics_in_fit_and_evaluate()
+
+
+def test_train_step_helper_explains_missing_train_step():
+    m = ts.model()
+    compat_metrics.compile(m, optimizer="sgd", loss="mse")
+    x, y = ts.data()
+    with pytest.raises(RuntimeError, match="compat_metrics.compile"):
+        compat_metrics.train_step(m, (x, y))
+
+
+@pytest.mark.parametrize("suffix", saving.save_formats())
+def test_training_metrics_model_saves_and_loads_without_custom_objects(tmp_path, suffix):
+    m = ts.full_model()
+    x, y = ts.data()
+    m.fit(x, y, batch_size=ts.BATCH, epochs=1, verbose=0)
+    ts.roundtrip(m, tmp_path, suffix)
