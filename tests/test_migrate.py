@@ -220,6 +220,21 @@ def test_train_step_helpers_and_add_metric_are_reported():
     assert all(not f.fixed for f in findings) and new == TRAIN_STEP
 
 
+def test_with_the_training_step_helpers_add_metric_is_rewritten():
+    helpers = {"add_metric": "add_metric", "train_step": "train_step"}
+    new, findings = migrate_source(TRAIN_STEP, helpers=helpers)
+    assert [(f.rule, f.fixed) for f in findings] == [("CM005", False), ("CM005", False), ("CM006", True)]
+    assert "compat_metrics.train_step(self, data)" in findings[0].message
+    assert ("compat_metrics.add_metric(self, tf.reduce_mean(inputs), aggregation='mean', name='activation_mean')"
+            in new)
+    again, more = migrate_source(new, helpers=helpers)
+    assert again == new and [f.rule for f in more] == ["CM005", "CM005"]
+    # only a named mean is portable: anything else is reported, not rewritten
+    source = "class L(Layer):\n    def call(self, x):\n        self.add_metric(x, aggregation='sum', name='s')\n"
+    unchanged, findings = migrate_source(source, helpers=helpers)
+    assert unchanged == source and [(f.rule, f.fixed) for f in findings] == [("CM006", False)]
+
+
 # --- CM007: losses built with the model's inputs ------------------------------------------------
 
 def test_loss_with_model_inputs_becomes_input_loss():

@@ -441,15 +441,26 @@ class _Transformer(cst.CSTTransformer):
                 helper = self.helpers.get("train_step")
                 self.report(original, "CM005", "`{}` in {}: {}".format(
                     target, self._function_stack[-1],
-                    "use compat_metrics.{}".format(helper) if helper else
+                    "`return compat_metrics.{}(self, data)` does the whole step on Keras 2 and 3 (put extra "
+                    "metrics in compile(metrics=...))".format(helper) if helper else
                     "no train_step before TF 2.2 and a deprecated shim on Keras 3; put metrics in "
                     "compile(metrics=...) (streaming metrics, loss.metric(...)) instead of a custom train_step"),
                     False)
         # CM006: add_metric in a layer
         if isinstance(func, cst.Attribute) and _is_self_attr(func, "add_metric") and self._class_stack:
             helper = self.helpers.get("add_metric")
+            aggregation = [a.value for a in original.args if a.keyword is not None and a.keyword.value == "aggregation"]
+            named = any(a.keyword is not None and a.keyword.value == "name" for a in original.args) or (
+                len(original.args) > 1 and original.args[1].keyword is None)
+            fixable = bool(helper) and named and all(_string_value(a) == "mean" for a in aggregation)
+            if fixable:
+                self.report(original, "CM006", "`self.add_metric(...)` is removed in Keras 3 -> "
+                            "`compat_metrics.{}(self, ...)`".format(helper), True)
+                first = cst.Arg(value=cst.Name("self"), comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+                return updated.with_changes(func=self.compat(helper), args=[first] + list(updated.args))
             self.report(original, "CM006", "`self.add_metric(...)` is removed in Keras 3: {}".format(
-                "use compat_metrics.{}".format(helper) if helper else
+                "use compat_metrics.{}(self, value, name=..., aggregation=\"mean\") (only a named mean "
+                "is portable)".format(helper) if helper else
                 "track the value with compat_metrics.ComponentTracker and list tracker.metric(...) "
                 "in compile(metrics=...)"), False)
         # CM008: tensorflow_addons metrics
