@@ -33,14 +33,20 @@ def _module_constants(tree):
     constants = {}
     for node in tree.body:
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-            if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
-                constants[node.targets[0].id] = node.value.value
+            try:
+                value = ast.literal_eval(node.value)
+            except ValueError:
+                continue
+            if isinstance(value, str):
+                constants[node.targets[0].id] = value
     return constants
 
 
 def _evaluate(node, constants, honours):
-    if isinstance(node, ast.Constant):
-        return node.value
+    try:
+        return ast.literal_eval(node)  # ast.Str on Python 3.7, ast.Constant later
+    except ValueError:
+        pass
     if isinstance(node, ast.Name):
         if node.id == "HONOURS_RUN_TF_FUNCTION":
             return honours
