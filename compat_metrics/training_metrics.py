@@ -130,7 +130,9 @@ class GradientNorm(ComponentMetric):
                 "GradientNorm {!r} is not connected to a model's gradients. Compile with "
                 "compat_metrics.compile(model, optimizer=..., loss=..., metrics=[GradientNorm()]) "
                 "instead of model.compile, load saved models with compat_metrics.load_model, or "
-                "call compat_metrics.bind_gradient_metrics(model) after model.compile.".format(self.name))
+                "call compat_metrics.bind_gradient_metrics(model) after model.compile. In a model "
+                "with several outputs list it for one output only, metrics={{output_name: "
+                "[GradientNorm()]}}: Keras copies metrics listed for every output.".format(self.name))
         return super(GradientNorm, self).update_state(y_true, y_pred, sample_weight)
 
     def get_config(self):

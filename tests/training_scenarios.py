@@ -234,6 +234,63 @@ def check_full_evaluate(m):
     return results
 
 
+def check_metrics_reset_between_runs():
+    """Seed 003's ``metrics`` property trick is not needed: state is reset for every run."""
+    m = full_model()
+    other_x, other_y = data(seed=7)
+    m.evaluate(other_x * 3.0, other_y, batch_size=BATCH, verbose=0)  # different values first
+    check_full_evaluate(m)
+
+
+class TwoOutputs(compat_metrics.MetricLayer):
+    """Seed 001's warp metric over several outputs: share of samples where |a| > |b|, per sample."""
+
+    def compute(self, inputs):
+        a, b = inputs
+        return tf.cast(tf.norm(a, axis=-1) > tf.norm(b, axis=-1), tf.float32)
+
+
+def check_metric_over_several_outputs():
+    inputs = keras.Input((N_FEATURES,), name="x")
+    a = keras.layers.Dense(N_OUTPUTS, name="a")(inputs)
+    b = keras.layers.Dense(N_OUTPUTS, name="b")(inputs)
+    a, b = TwoOutputs(name="a_wins")([a, b])
+    a = keras.layers.Activation("linear", name="out_a")(a)
+    b = keras.layers.Activation("linear", name="out_b")(b)
+    m = keras.Model(inputs, [a, b])
+    # A model-wide metric goes with one output; Keras copies metrics listed for every output.
+    compat_metrics.compile(m, optimizer=zero_lr_sgd(), loss=["mse", "mse"],
+                           metrics={"out_a": [compat_metrics.GradientNorm(name="gradient_norm")]})
+    x, y = data()
+    history = m.fit(x, [y, -y], batch_size=BATCH, epochs=1, verbose=0, shuffle=False).history
+    pa, pb = m.predict(x, batch_size=BATCH)
+    expected = np.mean(np.linalg.norm(pa, axis=-1) > np.linalg.norm(pb, axis=-1))
+    assert 0.0 < expected < 1.0
+    np.testing.assert_allclose(history["a_wins"][0], expected, rtol=1e-5)
+    results = evaluate_dict(m, x, [y, -y])
+    np.testing.assert_allclose(results["a_wins"], expected, rtol=1e-5)
+    norms, sizes = [], []
+    for start in range(0, len(x), BATCH):
+        sl = slice(start, start + BATCH)
+        norms.append(_two_output_norm(m, x[sl], y[sl]))
+        sizes.append(len(x[sl]))
+    name = [key for key in results if key.endswith("gradient_norm")]
+    assert len(name) == 1, results
+    np.testing.assert_allclose(results[name[0]], weighted_mean(norms, sizes), rtol=1e-4)
+
+
+def _two_output_norm(m, x, y):
+    """Gradient norm of mse(a, y) + mse(b, -y) from tf.GradientTape / tf.gradients."""
+    if graph_mode():
+        a, b = m(tf.constant(x))
+        loss = tf.reduce_mean(tf.square(y - a)) + tf.reduce_mean(tf.square(-y - b))
+        return float(session().run(tf.linalg.global_norm(tf.gradients(loss, m.trainable_weights))))
+    with tf.GradientTape() as tape:
+        a, b = m(x)
+        loss = tf.reduce_mean(tf.square(y - a)) + tf.reduce_mean(tf.square(-y - b))
+    return float(tf.linalg.global_norm(tape.gradient(loss, m.trainable_weights)))
+
+
 def roundtrip(m, tmp_path, suffix):
     """Save ``m``; in a fresh process load it without custom_objects, evaluate, fit."""
     expected = check_full_evaluate(m)

@@ -43,6 +43,14 @@ def test_train_step_helper_explains_missing_train_step():
         compat_metrics.train_step(m, (x, y))
 
 
+def test_metrics_reset_between_runs():
+    ts.check_metrics_reset_between_runs()
+
+
+def test_metric_layer_over_several_outputs():
+    ts.check_metric_over_several_outputs()
+
+
 @pytest.mark.parametrize("suffix", saving.save_formats())
 def test_training_metrics_model_saves_and_loads_without_custom_objects(tmp_path, suffix):
     m = ts.full_model()
