@@ -215,7 +215,6 @@ class _ComponentPlan(object):
     def __init__(self, classdef):
         self.classdef = classdef
         self.components = []
-        self.removable = {}   # attr -> __init__ statement creating the variable
         methods = _methods(classdef)
         init = methods.get("__init__")
         self.created = {}
@@ -241,7 +240,6 @@ class _Transformer(cst.CSTTransformer):
         self._function_stack = []
         self.component_plans = self._plan_components()
         self.input_plans = {}      # class name -> (param, attr, position)
-        self.compile_calls = set()  # compile Call nodes that must become compat_metrics.compile
 
     # --- helpers ---------------------------------------------------------------------------
     def report(self, node, rule, message, fixed):
