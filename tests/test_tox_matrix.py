@@ -122,9 +122,9 @@ def test_check_reports_what_is_missing(tmp_path, capsys, edit, expected):
 def test_check_accepts_stricter_pins_and_ignores_non_tf_envs(tmp_path, capsys):
     path = _edited_project_tox(
         tmp_path, ("    tf115: protobuf<3.21\n", "    tf115: protobuf<3.20,>=3.8\n"),
-        ("[testenv:.pkg]", "[testenv:site]\nskip_install = true\ndeps = mkdocs\ncommands = mkdocs build\n\n"
-                           "[testenv:dist]\ndeps = build\ncommands = python -m build\n\n"
-                           "[testenv:perf]\ndeps = tensorflow-cpu==2.15.1\ncommands = python benchmarks/run.py\n\n"
+        ("[testenv:.pkg]", "[testenv:sample-site]\nskip_install = true\ndeps = mkdocs\ncommands = mkdocs build\n\n"
+                           "[testenv:sample-dist]\ndeps = build\ncommands = python -m build\n\n"
+                           "[testenv:sample-perf]\ndeps = tensorflow-cpu==2.15.1\ncommands = python benchmarks/run.py\n\n"
                            "[testenv:.pkg]"))
     assert main(["tox-matrix", "--check", path]) == 0
     assert "TF envs match the known-good table" in capsys.readouterr().out
