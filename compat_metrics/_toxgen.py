@@ -66,7 +66,7 @@ def select(keys, legacy_keras=False):
 
 def _tox_requires(combos):
     reqs = list(_matrix.TOX_REQUIRES)
-    if any(SpecifierSet(c.pythons).contains("3.7") for c in combos):
+    if any(c.python == "3.7" for c in combos):
         reqs += list(_matrix.PY37_TOX_REQUIRES)
     return reqs
 
@@ -119,6 +119,9 @@ def generate(keys, legacy_keras=False, fmt="ini", tests="tests", graph_tests=Non
         "Made by: {}".format(command_line or "compat-metrics tox-matrix --tf " + " ".join(c.key for c in combos)),
         "Re-check after editing: compat-metrics tox-matrix --check <this file>",
     ]
+    if any(c.python == "3.7" for c in combos):
+        header.append("Python 3.7 must be on PATH for tox; pyenv's shims do not expose it unless selected: "
+                      "tox --discover $(pyenv root)/versions/3.7.*/bin/python3.7")
     requires = _tox_requires(combos)
     if fmt == "ini":
         return _ini(header, requires, plans, skip_install)
