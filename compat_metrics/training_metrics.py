@@ -29,7 +29,7 @@ import re
 import tensorflow as tf
 
 from ._backend import impl
-from .components import ComponentMetric, ComponentTracker
+from .components import REDUCTIONS, ComponentTracker
 
 __all__ = ["GradientNorm", "bind_gradient_metrics", "gradient_norm_metrics", "restore_gradient_norms"]
 
@@ -42,6 +42,32 @@ def _variable_path(variable):
     return path[:-2] if path.endswith(":0") else path
 
 
+def _short_name(variable):
+    return _variable_path(variable).split("/")[-1]
+
+
+def layer_paths(model):
+    """``{id(variable): "layer_name/kernel"}`` for the trainable variables of ``model``.
+
+    Built from the layers' own names, so a pattern such as ``"^encoder/"``
+    matches on every version: Keras 2 graph-mode variable names get suffixes
+    (``encoder_1/kernel:0``) when several models share a graph. The innermost
+    layer holding a variable names it.
+    """
+    paths = {}
+
+    def visit(layer):
+        for variable in layer.trainable_weights:
+            paths[id(variable)] = "{}/{}".format(layer.name, _short_name(variable))
+        for sublayer in getattr(layer, "layers", None) or ():
+            if sublayer is not layer:
+                visit(sublayer)
+
+    for layer in getattr(model, "layers", None) or ():
+        visit(layer)
+    return paths
+
+
 def _dense(gradient):
     if isinstance(gradient, tf.IndexedSlices):
         return tf.convert_to_tensor(gradient)  # duplicate indices summed, as applied
@@ -49,12 +75,13 @@ def _dense(gradient):
 
 
 @impl.register_serializable
-class GradientNorm(ComponentMetric):
+class GradientNorm(impl.Metric):
     """Global L2 norm of the gradients of the loss, as a Keras metric.
 
     Args:
         variables: optional regular expression; only variables whose path
-            (``"layer_name/kernel"``, without ``":0"``) it matches
+            ``"layer_name/variable_name"`` (e.g. ``"encoder/kernel"``, built
+            from the layer names, the same on every version) it matches
             (``re.search``) count. Several metrics with different patterns
             give per-group norms. Default: all trainable variables.
         reduction: ``"mean"`` (default): per-batch norms averaged over the
@@ -87,17 +114,30 @@ class GradientNorm(ComponentMetric):
                                  .format(variables, error))
         else:
             self._pattern = None
-        tracker = ComponentTracker(("norm",), name="{}_{}".format(name, next(_COUNTER)))
-        super(GradientNorm, self).__init__(tracker, "norm", reduction=reduction, name=name, dtype=dtype, **kwargs)
+        if reduction not in REDUCTIONS:
+            raise ValueError("Invalid `reduction` {!r}: expected one of {}".format(reduction, REDUCTIONS))
+        super(GradientNorm, self).__init__(name=name, dtype=dtype or "float32", **kwargs)
+        self.reduction = reduction
+        # The tracker stores each step's norm and orders the metric's read after the store.
+        self._norm_store = ComponentTracker(("norm",), name="{}_{}".format(name, next(_COUNTER)))
+        if reduction == "mean":
+            self.total = impl.add_weight(self, "total", dtype=self.dtype)
+            self.count = impl.add_weight(self, "count", dtype=self.dtype)
+        else:
+            self.last = impl.add_weight(self, "last", dtype=self.dtype, aggregation="mean")
         self.variables_pattern = variables
         self._gradient_source = False
+        object.__setattr__(self, "_layer_paths", {})  # not a trackable attribute (int keys)
+
+    def _path(self, variable):
+        return self._layer_paths.get(id(variable)) or _variable_path(variable)
 
     def _selected(self, grads_and_vars):
         selected = []
         for gradient, variable in grads_and_vars:
             if gradient is None:
                 continue
-            if self._pattern is None or self._pattern.search(_variable_path(variable)):
+            if self._pattern is None or self._pattern.search(self._path(variable)):
                 selected.append(_dense(gradient))
         return selected
 
@@ -119,10 +159,10 @@ class GradientNorm(ComponentMetric):
             raise ValueError(
                 "GradientNorm {!r}: no trainable variable with a gradient matches variables={!r}; "
                 "variables are {}".format(self.name, self.variables_pattern,
-                                          [_variable_path(v) for _, v in grads_and_vars]))
+                                          [self._path(v) for _, v in grads_and_vars]))
         norm = tf.linalg.global_norm([tf.cast(g, tf.float32) for g in selected])
         self._gradient_source = True
-        return self._find_tracker().track("norm", tf.cast(norm, self.dtype))
+        return self._norm_store.track("norm", tf.cast(norm, self.dtype))
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         if not self._gradient_source:
@@ -133,18 +173,25 @@ class GradientNorm(ComponentMetric):
                 "call compat_metrics.bind_gradient_metrics(model) after model.compile. In a model "
                 "with several outputs list it for one output only, metrics={{output_name: "
                 "[GradientNorm()]}}: Keras copies metrics listed for every output.".format(self.name))
-        return super(GradientNorm, self).update_state(y_true, y_pred, sample_weight)
+        value = tf.cast(self._norm_store.read("norm"), self.dtype)
+        if self.reduction == "last":
+            return self.last.assign(value)
+        batch = tf.cast(tf.shape(tf.nest.flatten(y_pred)[0])[0], self.dtype)
+        with tf.control_dependencies([self.total.assign_add(value * batch)]):
+            return self.count.assign_add(batch)
+
+    def result(self):
+        if self.reduction == "last":
+            return tf.identity(self.last)
+        return tf.math.divide_no_nan(self.total, self.count)
 
     def get_config(self):
-        config = impl.Metric.get_config(self)
+        config = super(GradientNorm, self).get_config()
         config.update(variables=self.variables_pattern, reduction=self.reduction)
         return config
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        config.pop("tracker", None)
-        config.pop("component", None)
         return cls(**config)
 
 
@@ -202,8 +249,10 @@ def bind_gradient_metrics(model, metrics=None):
     if bound is None:
         bound = []
         object.__setattr__(model, _BOUND, bound)
+    paths = layer_paths(model)
     for metric in metrics:
         metric._gradient_source = True
+        object.__setattr__(metric, "_layer_paths", paths)
         if metric not in bound:
             bound.append(metric)
     impl.bind_gradient_recorder(model, _recorder(model, bound))

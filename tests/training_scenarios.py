@@ -178,15 +178,34 @@ def check_gradient_norms_in_fit_and_evaluate():
     return results
 
 
+def reference_gradients(model, x, y):
+    """Per-variable gradients of MSE + regularisation (tf.GradientTape / tf.gradients)."""
+    if graph_mode():
+        loss = tf.reduce_mean(tf.square(tf.constant(y) - model(tf.constant(x)))) + tf.add_n(model.losses)
+        return session().run(tf.gradients(loss, model.trainable_weights))
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(tf.square(y - model(x, training=True))) + tf.add_n(model.losses)
+    return [g.numpy() for g in tape.gradient(loss, model.trainable_weights)]
+
+
+def trainable_values(model):
+    return [np.array(w) for w in (session().run(model.trainable_weights) if graph_mode()
+                                  else [w.numpy() for w in model.trainable_weights])]
+
+
 def check_gradient_norm_is_the_applied_gradient():
-    """One full-batch step with a real learning rate: the logged norm is the norm before the step."""
+    """One full-batch SGD step (Keras's "sgd", learning rate 0.01): the logged norm is the norm
+    before the step, and the step applied exactly those gradients."""
     m = compiled_gradient_model(optimizer="sgd")
     x, y = data(n=32)
     expected = reference_norms(m, x, y)
-    before = [np.array(w) for w in (session().run(m.trainable_weights) if graph_mode() else m.get_weights())]
+    gradients = reference_gradients(m, x, y)
+    before = trainable_values(m)
     history = m.fit(x, y, batch_size=len(x), epochs=1, verbose=0, shuffle=False).history
-    after = session().run(m.trainable_weights) if graph_mode() else m.get_weights()
+    after = trainable_values(m)
     assert any(not np.allclose(b, a) for b, a in zip(before, after)), "the step must change the weights"
+    for b, g, a in zip(before, gradients, after):
+        np.testing.assert_allclose(a, b - 0.01 * g, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(history["gradient_norm"][0], expected, rtol=1e-4)
 
 

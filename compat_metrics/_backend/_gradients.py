@@ -108,6 +108,40 @@ def record_graph_gradients(model, record):
     with loss.graph.as_default(), tf.name_scope("gradient_norm"):
         gradients = tf.gradients(loss, variables)
         record(list(zip(gradients, variables)))
+    _share_with_optimizer(model.optimizer, loss, variables, gradients)
+
+
+_SHARED = "_compat_metrics_shared_gradients"
+_CLIPPING = ("clipnorm", "clipvalue", "global_clipnorm")
+
+
+def _share_with_optimizer(optimizer, loss, variables, gradients):
+    """Let a Keras optimizer reuse the gradients built for the metric.
+
+    Keras's TF1 train function calls ``optimizer.get_gradients(total_loss,
+    params)``, which would build the same backward pass a second time. For
+    that exact loss and variable list the optimizer gets these gradients
+    instead; optimizers that clip, or that are not Keras optimizers (a
+    ``tf.compat.v1.train`` optimizer), build their own as before.
+    """
+    if optimizer is None or not hasattr(optimizer, "get_gradients"):
+        return
+    if any(getattr(optimizer, name, None) for name in _CLIPPING) or any(g is None for g in gradients):
+        return
+    shared = optimizer.__dict__.get(_SHARED)
+    if shared is None:
+        shared = {}
+        object.__setattr__(optimizer, _SHARED, shared)
+        original = optimizer.get_gradients
+
+        def get_gradients(loss, params):
+            entry = shared.get(id(loss))
+            if entry is not None and entry[0] is loss and [id(p) for p in params] == entry[1]:
+                return list(entry[2])
+            return original(loss, params)
+
+        object.__setattr__(optimizer, "get_gradients", get_gradients)
+    shared[id(loss)] = (loss, [id(v) for v in variables], list(gradients))
 
 
 def compiled_metric_objects(model):
