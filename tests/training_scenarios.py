@@ -209,6 +209,22 @@ def check_gradient_norm_is_the_applied_gradient():
     np.testing.assert_allclose(history["gradient_norm"][0], expected, rtol=1e-4)
 
 
+def check_group_pattern_with_a_second_model_of_the_same_layer_names():
+    """A group pattern on layer names works when variable names got suffixes (a second model
+    in the same TF1 graph gets ``hidden_1/kernel:0``)."""
+    model()  # first model takes the plain names
+    m = compiled_gradient_model(metrics=[compat_metrics.GradientNorm("^hidden/", name="hidden_grad")])
+    x, y = data()
+    norms, sizes = reference_batch_norms(m, x, y, is_hidden_layer(m))
+    history = m.fit(x, y, batch_size=BATCH, epochs=1, verbose=0, shuffle=False).history
+    np.testing.assert_allclose(history["hidden_grad"][0], weighted_mean(norms, sizes), rtol=1e-4)
+
+
+def is_hidden_layer(m):
+    ids = {id(w) for w in m.get_layer("hidden").trainable_weights}
+    return lambda variable: id(variable) in ids
+
+
 def check_layer_metrics(m):
     """add_metric's activation mean and the MetricLayer's per-sample cosine, against NumPy."""
     x, y = data()

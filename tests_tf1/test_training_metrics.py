@@ -43,6 +43,10 @@ def test_train_step_helper_explains_missing_train_step():
         compat_metrics.train_step(m, (x, y))
 
 
+def test_group_pattern_matches_layer_names():
+    ts.check_group_pattern_with_a_second_model_of_the_same_layer_names()
+
+
 def test_metrics_reset_between_runs():
     ts.check_metrics_reset_between_runs()
 
