@@ -5,7 +5,8 @@ Run: ``PYTHONPATH=. python benchmarks/training_step.py --mode function --out r.j
 ``--mode eager`` compiles with ``run_eagerly=True``).
 
 The model is seed 000's Conv/BN/LeakyReLU stack on generated 28x28x1 inputs,
-batch 64, trained with ``train_on_batch``. Three loss families, each in three
+batch 64, trained with ``train_on_batch``; a tiny Dense model on the same
+inputs shows the fixed per-step cost, which the seed model's long step hides. Three loss families, each in three
 variants compiled side by side (same architecture, same batches):
 
 - ``seed``: the seed's summed sigmoid cross-entropy plus an L2 term on the
@@ -46,6 +47,8 @@ def parse_args(argv=None):
     parser.add_argument("--steps", type=int, default=4, help="train steps per variant per round")
     parser.add_argument("--check-batches", type=int, default=8)
     parser.add_argument("--families", default="seed,expensive,stochastic")
+    parser.add_argument("--models", default="seed,tiny", help="seed (seed 000's model) and/or tiny")
+    parser.add_argument("--tiny-steps", type=int, default=20, help="steps per variant per round, tiny model")
     parser.add_argument("--out", required=True)
     return parser.parse_args(argv)
 
@@ -138,15 +141,24 @@ class MetricHighCost(keras.metrics.Metric):
         return tf.identity(self.value)
 
 
-def build(family, variant, index):
+def tiny_model():
+    """A tiny model on the same inputs: the step is short, so a fixed per-step cost shows."""
+    kl = keras.layers
+    return keras.Sequential([kl.Flatten(input_shape=[28, 28, 1]), kl.Dense(32), kl.LeakyReLU(), kl.Dense(CLASSES)])
+
+
+MODELS = {"seed": seed_model, "tiny": tiny_model}
+
+
+def build(model_name, family, variant, index):
     parts = FAMILIES[family]
-    model = seed_model()
+    model = MODELS[model_name]()
     if variant == "loss_only":
         loss, metrics = PlainLoss(parts), []
     elif variant == "recompute":
         loss, metrics = PlainLoss(parts), [MetricHighCost(fn, "re_" + n) for n, fn in parts]
     else:
-        loss = TrackedLoss(parts, name="{}_{}_{}".format(family, variant, index))
+        loss = TrackedLoss(parts, name="{}_{}_{}_{}".format(model_name, family, variant, index))
         metrics = loss.metrics(reduction="last" if variant == "tracked_last" else "mean")
     compat_metrics.compile(model, optimizer=keras.optimizers.Adam(1e-4), loss=loss, metrics=metrics,
                            run_eagerly=ARGS.mode == "eager")
@@ -178,39 +190,51 @@ def main():
     args = ARGS
     data = batches(4)
     families = [f for f in args.families.split(",") if f]
+    model_names = [m for m in args.models.split(",") if m]
     variants = {"seed": ("loss_only", "tracked", "tracked_last", "recompute")}
     models = {}
-    for family in families:
-        for variant in variants.get(family, ("loss_only", "tracked", "recompute")):
-            models[(family, variant)] = build(family, variant, len(models))
+    for model_name in model_names:
+        for family in families:
+            for variant in variants.get(family, ("loss_only", "tracked", "recompute")):
+                models[(model_name, family, variant)] = build(model_name, family, variant, len(models))
     for model in models.values():  # build and trace
         for x, y in data[:2]:
             model.train_on_batch(x, y)
 
-    def block(model):
+    def block(model, steps):
         def run():
-            for step in range(args.steps):
+            for step in range(steps):
                 x, y = data[step % len(data)]
                 model.train_on_batch(x, y)
         return run
 
-    results = {"mode": args.mode, "stack": _util.stack(), "batch": BATCH, "rounds": args.rounds,
-               "steps_per_round": args.steps, "families": {}}
-    for family in families:
-        runners = {variant: block(model) for (f, variant), model in models.items() if f == family}
-        timing = _util.interleaved(runners, args.rounds, baseline="loss_only")
-        for variant, entry in timing.items():
-            entry["ms_per_step"] = _util.percentiles([1000.0 * s / args.steps for s in entry["seconds"]])
-            print("{:6} {:10} {:12} {:7.1f} ms/step  x{:.3f} [{:.3f}, {:.3f}]".format(
-                args.mode, family, variant, entry["ms_per_step"]["median"], entry["ratio"]["median"],
-                entry["ratio"]["p25"], entry["ratio"]["p75"]))
-        results["families"][family] = {"components": [n for n, _ in FAMILIES[family]], "variants": timing}
+    results = {"mode": args.mode, "stack": _util.stack(), "batch": BATCH, "rounds": args.rounds, "models": {}}
+    for model_name in model_names:
+        steps = args.steps if model_name == "seed" else args.tiny_steps
+        entry_model = results["models"][model_name] = {"steps_per_round": steps, "families": {}}
+        for family in families:
+            runners = {variant: block(model, steps) for (m, f, variant), model in models.items()
+                       if m == model_name and f == family}
+            timing = _util.interleaved(runners, args.rounds, baseline="loss_only")
+            for variant, entry in timing.items():
+                entry["ms_per_step"] = _util.percentiles([1000.0 * s / steps for s in entry["seconds"]])
+                entry["cpu_ms_per_step"] = _util.percentiles([1000.0 * s / steps for s in entry["cpu_seconds"]])
+                entry["cpu_ms_over_loss_only_per_step"] = {
+                    k: 1000.0 * v / steps for k, v in entry["cpu_minus_baseline"].items()}
+                print("{:6} {:5} {:10} {:12} wall {:7.1f} ms/step x{:.3f}  cpu {:7.1f} ms/step "
+                      "x{:.3f} [{:.3f}, {:.3f}] {:+.2f} ms".format(
+                          args.mode, model_name, family, variant, entry["ms_per_step"]["median"],
+                          entry["wall_ratio"]["median"], entry["cpu_ms_per_step"]["median"],
+                          entry["ratio"]["median"], entry["ratio"]["p25"], entry["ratio"]["p75"],
+                          entry["cpu_ms_over_loss_only_per_step"]["median"]))
+            entry_model["families"][family] = {"components": [n for n, _ in FAMILIES[family]],
+                                               "variants": timing}
 
     if "stochastic" in families:
         check = batches(args.check_batches, seed=7)
         rows = {"tracked": [], "recompute": []}
         for variant in rows:
-            model = models[("stochastic", variant)]
+            model = models[(model_names[0], "stochastic", variant)]
             for x, y in check:
                 logs = named_logs(model, x, y)
                 if variant == "tracked":
@@ -219,7 +243,7 @@ def main():
                     rows[variant].append(logs["loss"] - (logs["re_ce"] + logs["re_warp"]))
         values = {v: {"max_abs_loss_minus_sum": float(np.max(np.abs(d))),
                       "mean_abs_loss_minus_sum": float(np.mean(np.abs(d)))} for v, d in rows.items()}
-        results["stochastic_values"] = values
+        results["stochastic_values"] = dict(values, model=model_names[0], batches=args.check_batches)
         print("stochastic: |loss - sum of reported components| per batch:", values)
     _util.write(args.out, results)
 

@@ -19,6 +19,7 @@ Version notes:
 
 import weakref
 
+import numpy as np
 import tensorflow as tf
 
 from . import runtime
@@ -223,8 +224,10 @@ class ComponentMetric(impl.Metric):
         self.reduction = reduction
         self._source_tracker = None if isinstance(tracker, str) else tracker
         if reduction == "mean":
-            self.total = impl.add_weight(self, "total", dtype=self.dtype)
-            self.count = impl.add_weight(self, "count", dtype=self.dtype)
+            # [weighted total, batch count] in one variable: Keras's per-step cost grows with
+            # the number of metric variables, and two made the mean reading cost more than
+            # recomputing a cheap component (benchmarks/training_step.py).
+            self.state = impl.add_weight(self, "state", shape=(2,), dtype=self.dtype)
         else:
             self.last = impl.add_weight(self, "last", dtype=self.dtype, aggregation="mean")
 
@@ -242,13 +245,27 @@ class ComponentMetric(impl.Metric):
         if self.reduction == "last":
             return self.last.assign(value)
         batch = tf.cast(tf.shape(tf.nest.flatten(y_pred)[0])[0], self.dtype)
-        with tf.control_dependencies([self.total.assign_add(value * batch)]):
-            return self.count.assign_add(batch)
+        return self.state.assign_add(tf.stack([value * batch, batch]))
 
     def result(self):
         if self.reduction == "last":
             return tf.identity(self.last)
-        return tf.math.divide_no_nan(self.total, self.count)
+        total, count = tf.unstack(tf.convert_to_tensor(self.state))
+        return tf.math.divide_no_nan(total, count)
+
+    def reset_state(self):
+        """Zero the state. Keras 2's own reset assigns a scalar 0, which the ``(2,)`` mean state rejects."""
+        if runtime.in_graph_mode():
+            # TF1 graph mode: run the assignment now, in the Keras session.
+            runtime.keras.backend.batch_set_value(
+                [(v, np.zeros(v.shape.as_list(), v.dtype.as_numpy_dtype)) for v in self.variables])
+        else:
+            for variable in self.variables:
+                variable.assign(tf.zeros(variable.shape, variable.dtype))
+
+    def reset_states(self):
+        """Zero the state (Keras 2 name)."""
+        self.reset_state()
 
     def get_config(self):
         config = super(ComponentMetric, self).get_config()
