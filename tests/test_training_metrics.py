@@ -177,3 +177,11 @@ def test_training_metrics_model_saves_and_loads_without_custom_objects(tmp_path,
     x, y = ts.data()
     m.fit(x, y, batch_size=ts.BATCH, epochs=1, verbose=0)
     ts.roundtrip(m, tmp_path, suffix)
+
+
+@pytest.mark.parametrize("suffix", saving.save_formats())
+def test_input_loss_with_gradient_norm_saves_and_loads(tmp_path, suffix):
+    m = ts.input_loss_model()
+    x, y = ts.data()
+    m.fit(x, y, batch_size=ts.BATCH, epochs=1, verbose=0)
+    ts.roundtrip(m, tmp_path, suffix, stem="inputloss")
