@@ -26,10 +26,12 @@ TF1_PINS = ["tensorflow-cpu==1.15.0", "protobuf<3.21", "h5py<3", "numpy<1.19", "
 # name -> (interpreter key, script, arguments); rounds/steps keep `tox -e bench` under 10 minutes.
 PARTS = [
     ("training_tf1_graph", "tf1", "training_step.py", ["--mode", "graph", "--rounds", "8", "--steps", "1"]),
+    ("metric_state_tf1_graph", "tf1", "metric_state.py", ["--mode", "graph", "--rounds", "6"]),
     ("graph_cost_tf1", "tf1", "graph_cost.py", []),
     ("import_tf1", "tf1", "import_time.py", ["--repeats", "3"]),
     ("training_tf2_function", "tf2", "training_step.py", ["--mode", "function", "--rounds", "8", "--steps", "1"]),
     ("training_tf2_eager", "tf2", "training_step.py", ["--mode", "eager", "--rounds", "4", "--steps", "1"]),
+    ("metric_state_tf2_function", "tf2", "metric_state.py", ["--mode", "function", "--rounds", "6"]),
     ("streaming_tf2", "tf2", "streaming.py", ["--rounds", "7", "--updates", "20"]),
     ("import_tf2", "tf2", "import_time.py", ["--repeats", "3"]),
 ]
