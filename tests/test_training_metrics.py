@@ -185,3 +185,11 @@ def test_input_loss_with_gradient_norm_saves_and_loads(tmp_path, suffix):
     x, y = ts.data()
     m.fit(x, y, batch_size=ts.BATCH, epochs=1, verbose=0)
     ts.roundtrip(m, tmp_path, suffix, stem="inputloss")
+
+
+@pytest.mark.parametrize("suffix", saving.save_formats())
+def test_component_loss_with_gradient_norm_saves_and_loads(tmp_path, suffix):
+    m = ts.component_loss_model()
+    x, y = ts.data()
+    m.fit(x, (y > 0).astype("float32"), batch_size=ts.BATCH, epochs=1, verbose=0)
+    ts.roundtrip(m, tmp_path, suffix, stem="components")
