@@ -84,6 +84,29 @@ def test_layer_add_metric_and_metric_layer_in_fit_and_evaluate():
     ts.check_layer_metrics_in_fit_and_evaluate()
 
 
+class Subclassed(keras.Model):
+    """A subclassed model: its layers first run inside the traced training step."""
+
+    def __init__(self, **kwargs):
+        super(Subclassed, self).__init__(**kwargs)
+        self.hidden = ts.DenseLike(4, activation="tanh", name="hidden")
+        self.head = keras.layers.Dense(ts.N_OUTPUTS, name="head")
+
+    def call(self, inputs):
+        return self.head(self.hidden(inputs))
+
+
+def test_add_metric_in_a_subclassed_model():
+    m = Subclassed()
+    compat_metrics.compile(m, optimizer=ts.zero_lr_sgd(), loss="mse")
+    x, y = ts.data()
+    history = m.fit(x, y, batch_size=ts.BATCH, epochs=2, verbose=0, shuffle=False).history
+    kernel, bias = m.hidden.get_weights()
+    hidden = np.tanh(x.dot(kernel) + bias)
+    expected = np.mean([hidden[s:s + ts.BATCH].mean() for s in range(0, len(x), ts.BATCH)])
+    np.testing.assert_allclose(history["activation_mean"], [expected] * 2, rtol=1e-4, atol=1e-6)
+
+
 def test_add_metric_says_what_to_use_when_called_wrong():
     layer = keras.layers.Dense(2)
     with pytest.raises(ValueError, match="only 'mean'"):
