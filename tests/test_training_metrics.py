@@ -30,6 +30,15 @@ def test_gradient_norm_with_run_eagerly(run_eagerly):
     np.testing.assert_allclose(history["gradient_norm"][0], ts.weighted_mean(norms, sizes), rtol=1e-4)
 
 
+def test_gradient_norm_under_mirrored_strategy_is_the_whole_batch_norm():
+    result = ts.check_gradient_norm_under_mirrored_strategy()
+    if "not_implemented" in result:  # TF 2.0/2.1
+        assert "TF >= 2.2" in result["not_implemented"]
+        return
+    np.testing.assert_allclose(result["fit"], result["reference"], rtol=1e-4)
+    np.testing.assert_allclose(result["evaluate"], result["reference"], rtol=1e-4)
+
+
 def test_gradient_norm_with_plain_compile_says_what_to_use():
     m = ts.model()
     x, y = ts.data()

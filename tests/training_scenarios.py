@@ -439,7 +439,37 @@ def _load_in_fresh_process(path):
                       "fit_gradient_norm": float(history["gradient_norm"][-1])}))
 
 
-if __name__ == "__main__":
+def _mirrored_in_fresh_process():
+    """Two logical CPUs, MirroredStrategy: the norm is that of the whole batch's gradient."""
+    cpus = tf.config.list_physical_devices("CPU")
+    tf.config.set_logical_device_configuration(cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2)
+    x, y = data()
+    single = compiled_gradient_model(metrics=[compat_metrics.GradientNorm()])
+    norms, sizes = reference_batch_norms(single, x, y)
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    try:
+        with strategy.scope():
+            m = compiled_gradient_model(metrics=[compat_metrics.GradientNorm()])
+    except NotImplementedError as error:
+        print(json.dumps({"not_implemented": str(error)}))
+        return
+    m.set_weights(single.get_weights())
+    history = m.fit(x, y, batch_size=BATCH, epochs=1, verbose=0, shuffle=False).history
+    print(json.dumps({"reference": weighted_mean(norms, sizes), "fit": history["gradient_norm"][0],
+                      "evaluate": evaluate_dict(m, x, y)["gradient_norm"]}))
+
+
+def check_gradient_norm_under_mirrored_strategy():
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    out = subprocess.run([sys.executable, os.path.abspath(__file__), "mirrored", ""], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr.decode()[-3000:]
+    return json.loads(out.stdout.decode().strip().splitlines()[-1])
+
+
+if __name__ == "__main__" and sys.argv[1] == "mirrored":
+    _mirrored_in_fresh_process()
+elif __name__ == "__main__":
     if sys.argv[1] == "graph":
         tf.compat.v1.disable_v2_behavior()
     _load_in_fresh_process(sys.argv[2])

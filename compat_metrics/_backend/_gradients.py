@@ -52,10 +52,27 @@ def hook_apply_gradients(model, record):
 
         def apply_gradients(grads_and_vars, *args, **kwargs):
             grads_and_vars = list(grads_and_vars)
-            _run(optimizer, grads_and_vars)
+            _run(optimizer, _all_reduced(grads_and_vars))
             return original(grads_and_vars, *args, **kwargs)
 
         object.__setattr__(optimizer, "apply_gradients", apply_gradients)
+
+
+def _all_reduced(grads_and_vars):
+    """The gradients of the whole batch under ``tf.distribute``; unchanged otherwise.
+
+    Keras runs ``train_step`` per replica with the loss divided by the number
+    of replicas and lets the optimizer sum the replicas' gradients; the norm
+    is that of the sum (one extra all-reduce per step while a metric records).
+    """
+    if not tf.distribute.has_strategy() or tf.distribute.in_cross_replica_context():
+        return grads_and_vars
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return grads_and_vars
+    present = [(g, v) for g, v in grads_and_vars if g is not None]
+    summed = context.all_reduce(tf.distribute.ReduceOp.SUM, [tf.convert_to_tensor(g) for g, _ in present])
+    return list(zip(summed, [v for _, v in present]))
 
 
 def hook_test_gradients(model, record):
@@ -86,7 +103,7 @@ def hook_test_gradients(model, record):
             state["tape"] = None
             variables = list(model.trainable_weights)
             gradients = tape.gradient(loss, variables)
-            _run(model, list(zip(gradients, variables)))
+            _run(model, _all_reduced(list(zip(gradients, variables))))
         return loss
 
     object.__setattr__(model, "test_step", test_step)

@@ -137,6 +137,11 @@ def bind_gradient_recorder(model, record):
     built at compile time. TF >= 2.2: ``optimizer.apply_gradients`` in
     training, ``compute_loss`` on a tape in ``test_step`` (TF >= 2.8).
     """
+    if HONOURS_RUN_TF_FUNCTION and (tf.distribute.has_strategy() or getattr(model, "_distribution_strategy", None)):
+        raise NotImplementedError(
+            "GradientNorm under tf.distribute needs TF >= 2.2: TF {} Keras records the gradients in "
+            "its graph code path, which does not run under a distribution strategy. Train without "
+            "the strategy, or upgrade TensorFlow.".format(runtime.TF_VERSION))
     if runtime.in_graph_mode() or (HONOURS_RUN_TF_FUNCTION and getattr(model, "total_loss", None) is not None):
         record_graph_gradients(model, record)
         return
