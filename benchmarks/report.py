@@ -112,6 +112,7 @@ def streaming_section(lines, payload):
               "| implementation | ms/update | ratio to {} | abs. error vs scikit-learn |".format(f1["baseline"]),
               "|---|---:|---:|---:|"]
     names = {"compat_metrics": "`compat_metrics.F1Score`", "keras": "Keras built-in `F1Score`",
+             "compat_metrics_no_checks": "profile: `compat_metrics.F1Score` with input checks dropped",
              "torchmetrics": "torchmetrics `MulticlassF1Score` (CPU{})".format(
                  ", torch {}, torchmetrics {}, {} threads".format(torch["torch"], torch["torchmetrics"],
                                                                    torch["threads"]) if torch else "")}

@@ -10,7 +10,8 @@ Run: ``PYTHONPATH=. python benchmarks/streaming.py --out r.json`` (TF 2.x).
 2. Macro ``compat_metrics.F1Score`` vs the Keras built-in ``F1Score`` (TF >= 2.13)
    and torchmetrics' ``MulticlassF1Score`` on the CPU (when torch is
    installed): time per ``update_state``/``update`` call. The final values are
-   checked against scikit-learn.
+   checked against scikit-learn. A profiling variant traces the same metric
+   with its input checks dropped, to split validation from the update.
 
 TF updates run inside ``tf.function`` (as ``fit`` runs them); each timed block
 is ``--updates`` calls on rotating batches of ``--batch`` rows.
@@ -114,6 +115,21 @@ def main(argv=None):
         f1["keras"] = (compat_metrics.keras.metrics.F1Score(average="macro"), True)
     runners = {name: tf_block([metric], batches, args.updates, one_hot)
                for name, (metric, one_hot) in f1.items()}
+    # Profile: the same metric with its input checks dropped (traced while patched), to split
+    # the cost between validation and the confusion-matrix update.
+    from compat_metrics.metrics import functional
+    prepare_inputs = functional.prepare_inputs
+
+    def without_checks(*a, **k):
+        true, pred, weights, _ = prepare_inputs(*a, **k)
+        return true, pred, weights, []
+    f1["compat_metrics_no_checks"] = (cmm.F1Score(CLASSES, average="macro"), False)
+    runners["compat_metrics_no_checks"] = tf_block([f1["compat_metrics_no_checks"][0]], batches, args.updates, False)
+    functional.prepare_inputs = without_checks
+    try:
+        runners["compat_metrics_no_checks"]()  # trace without the checks
+    finally:
+        functional.prepare_inputs = prepare_inputs
     try:
         import torch
         import torchmetrics
