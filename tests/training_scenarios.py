@@ -229,6 +229,46 @@ def check_group_pattern_with_a_second_model_of_the_same_layer_names():
     np.testing.assert_allclose(history["hidden_grad"][0], weighted_mean(norms, sizes), rtol=1e-4)
 
 
+def check_embedding_gradient_norm():
+    """Seed 001's embeddings: sparse gradients with repeated ids count as the dense gradient."""
+    ids = keras.Input((6,), dtype="int32", name="ids")
+    embedded = keras.layers.Embedding(10, 4, name="embedding")(ids)
+    outputs = keras.layers.Dense(N_OUTPUTS, name="head")(keras.layers.Flatten()(embedded))
+    m = keras.Model(ids, outputs)
+    compat_metrics.compile(m, optimizer=zero_lr_sgd(), loss="mse",
+                           metrics=[compat_metrics.GradientNorm("^embedding/", name="embedding_grad")])
+    rng = np.random.RandomState(5)
+    x = rng.randint(0, 3, size=(BATCH, 6)).astype("int32")  # few ids: many repeats
+    y = rng.normal(size=(BATCH, N_OUTPUTS)).astype("float32")
+    table = m.get_layer("embedding").embeddings
+    if graph_mode():
+        loss = tf.reduce_mean(tf.square(tf.constant(y) - m(tf.constant(x))))
+        dense = session().run(tf.convert_to_tensor(tf.gradients(loss, [table])[0]))
+    else:
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square(y - m(x)))
+        dense = tf.convert_to_tensor(tape.gradient(loss, table)).numpy()
+    expected = float(np.sqrt(np.sum(np.square(dense))))
+    history = m.fit(x, y, batch_size=BATCH, epochs=1, verbose=0, shuffle=False).history
+    np.testing.assert_allclose(history["embedding_grad"][0], expected, rtol=1e-4)
+
+
+def check_record_in_a_custom_loop():
+    """Seed 003's own loop: ``record`` the gradients, then ``update_state``/``result``."""
+    m = model()
+    metric = compat_metrics.GradientNorm()
+    x, y = data()
+    norms, sizes = reference_batch_norms(m, x, y)
+    for start in range(0, len(x), BATCH):
+        xb, yb = x[start:start + BATCH], y[start:start + BATCH]
+        with tf.GradientTape() as tape:
+            pred = m(xb, training=True)
+            loss = tf.reduce_mean(tf.square(yb - pred)) + tf.add_n(m.losses)
+        metric.record(zip(tape.gradient(loss, m.trainable_weights), m.trainable_weights))
+        metric.update_state(yb, pred)
+    np.testing.assert_allclose(float(metric.result()), weighted_mean(norms, sizes), rtol=1e-4)
+
+
 def is_hidden_layer(m):
     ids = {id(w) for w in m.get_layer("hidden").trainable_weights}
     return lambda variable: id(variable) in ids

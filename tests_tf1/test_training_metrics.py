@@ -47,6 +47,10 @@ def test_group_pattern_matches_layer_names():
     ts.check_group_pattern_with_a_second_model_of_the_same_layer_names()
 
 
+def test_embedding_gradient_norm_counts_repeated_ids():
+    ts.check_embedding_gradient_norm()
+
+
 def test_metrics_reset_between_runs():
     ts.check_metrics_reset_between_runs()
 
