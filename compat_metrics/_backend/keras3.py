@@ -26,6 +26,9 @@ MECHANISMS = {
     RUN_TF_FUNCTION_FLAG: "dropped with a warning (Keras 3 raises TypeError)",
     "input_loss": "compute_loss input hook",
     "reset": "reset_state (reset_states provided by compat_metrics)",
+    "gradient_norm": "optimizer.apply_gradients hook; compute_loss on a tape in test_step",
+    "layer_add_metric": "a Mean owned by the layer (Keras 3 removed Layer.add_metric)",
+    "train_step_helper": "compute_loss, loss tracker, scale_loss, compute_metrics",
 }
 
 

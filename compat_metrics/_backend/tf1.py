@@ -20,6 +20,9 @@ MECHANISMS = {
     RUN_TF_FUNCTION_FLAG: "kept (accepted by TF 1.15 compile)",
     "input_loss": "closure over model.inputs (graph mode)",
     "reset": "reset_states",
+    "gradient_norm": "gradients of total_loss built at compile time, shared with the optimizer",
+    "layer_add_metric": "Layer.add_metric (Keras's own)",
+    "train_step_helper": "not available (no Model.train_step): clear error",
 }
 
 
