@@ -259,8 +259,7 @@ def bind_gradient_metrics(model, metrics=None):
     for metric in metrics:
         metric._gradient_source = True
         object.__setattr__(metric, "_layer_paths", paths)
-        if metric not in bound:
-            bound.append(metric)
+    bound[:] = metrics  # a new compile replaces the metrics of the previous one
     impl.bind_gradient_recorder(model, _recorder(model, bound))
     return metrics
 

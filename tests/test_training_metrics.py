@@ -58,6 +58,17 @@ def test_bind_gradient_metrics_after_plain_compile():
     np.testing.assert_allclose(history["gradient_norm"][0], ts.weighted_mean(norms, sizes), rtol=1e-4)
 
 
+@pytest.mark.requires_tf(">=2.2")
+def test_recompiling_replaces_the_gradient_metrics():
+    m = ts.model()
+    compat_metrics.compile(m, optimizer="sgd", loss="mse", metrics=[compat_metrics.GradientNorm("^no_such_layer/")])
+    compat_metrics.compile(m, optimizer=ts.zero_lr_sgd(), loss="mse", metrics=[compat_metrics.GradientNorm()])
+    x, y = ts.data()
+    norms, sizes = ts.reference_batch_norms(m, x, y)
+    history = m.fit(x, y, batch_size=ts.BATCH, epochs=1, verbose=0, shuffle=False).history
+    np.testing.assert_allclose(history["gradient_norm"][0], ts.weighted_mean(norms, sizes), rtol=1e-4)
+
+
 def test_gradient_norm_rejects_bad_arguments():
     with pytest.raises(TypeError, match="regular expression"):
         compat_metrics.GradientNorm(variables=["hidden"])
