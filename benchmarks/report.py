@@ -26,6 +26,12 @@ MODE_TEXT = {"graph": "TF1 graph mode (`Session`)", "function": "`tf.function` (
              "eager": "`run_eagerly=True`"}
 
 
+def _ordered(mapping, order):
+    """Items of ``mapping`` in the order of ``order``'s keys (JSON sorts them), unknown keys last."""
+    keys = [k for k in order if k in mapping] + sorted(k for k in mapping if k not in order)
+    return [(k, mapping[k]) for k in keys]
+
+
 def _load(results, name):
     path = os.path.join(results, name + ".json")
     if not os.path.exists(path):
@@ -65,9 +71,9 @@ def training_section(lines, payloads):
                   "{} rounds; command: `{}`.".format(payload["rounds"], payload["command"]), "",
                   "| model | loss | variant | CPU ms/step | ratio to loss only | +ms |",
                   "|---|---|---|---:|---:|---:|"]
-        for model, model_data in payload["models"].items():
-            for family, data in model_data["families"].items():
-                for variant, entry in data["variants"].items():
+        for model, model_data in _ordered(payload["models"], MODEL_TEXT):
+            for family, data in _ordered(model_data["families"], FAMILY_TEXT):
+                for variant, entry in _ordered(data["variants"], VARIANT_TEXT):
                     lines.append("| {} ({} step{}/round) | {} | {} | {:.1f} | {} | {:+.2f} |".format(
                         model, model_data["steps_per_round"], "s" if model_data["steps_per_round"] > 1 else "",
                         family, VARIANT_TEXT[variant], entry["cpu_ms_per_step"]["median"], _ratio(entry),
@@ -116,7 +122,8 @@ def streaming_section(lines, payload):
              "torchmetrics": "torchmetrics `MulticlassF1Score` (CPU{})".format(
                  ", torch {}, torchmetrics {}, {} threads".format(torch["torch"], torch["torchmetrics"],
                                                                    torch["threads"]) if torch else "")}
-    for name, entry in f1["variants"].items():
+    for name, entry in _ordered(f1["variants"], ("keras", "compat_metrics", "compat_metrics_no_checks",
+                                                 "torchmetrics")):
         lines.append("| {} | {:.3f} | {} | {:.1e} |".format(names[name], entry["ms_per_update"]["median"],
                                                            _ratio(entry), entry["abs_error_vs_sklearn"]))
     lines.append("")
@@ -166,15 +173,15 @@ def state_section(lines, payloads):
         return
     lines += ["## 5. Profile and fix: the mean reading", "",
               "The first runs of section 1 on the tiny model showed the default `reduction=\"mean\"` "
-              "reading costing about twice the seed's recomputing metric per step under `tf.function` "
-              "(Keras 3), against the target of never more than recomputing. Ablation located it: "
+              "reading adding about 1.7 times the per-step cost of the seed's recomputing metric under "
+              "`tf.function` (Keras 3), against the target of never more than recomputing. Ablation located it: "
               "the cost follows the number of metric *variables*, not the ops (two variables cost the "
               "same whether one or both are updated). `ComponentMetric` now keeps the mean in one "
               "`(2,)` variable. Tiny model, seed loss (2 components), CPU ms per step over loss only "
               "(`benchmarks/metric_state.py`; before = the former two-variable layout, rebuilt in the script):", "",
               "| stack / mode | metric state | ratio to loss only | +ms per step |", "|---|---|---:|---:|"]
     for payload in payloads:
-        for kind, entry in payload["variants"].items():
+        for kind, entry in _ordered(payload["variants"], STATE_TEXT):
             if kind == "loss_only":
                 continue
             lines.append("| {} {} | {} | {} | {:+.3f} |".format(
@@ -197,7 +204,8 @@ def write(results, doc, command, total_seconds=None):
                  machine["cores"], machine["platform"],
                  ", ".join("{:.1f}".format(p["machine"].get("load_average_1min", float("nan")))
                            for p in parts.values() if p is not None)),
-             "", "Generated {} by `benchmarks/run.py`; raw numbers in `benchmarks/results/*.json`.".format(
+             "", "Generated {} by `benchmarks/run.py` (re-render: `python benchmarks/report.py`); raw numbers, "
+             "with each part's command, in `benchmarks/results/*.json`.".format(
                  datetime.date.today().isoformat()), ""]
     training_section(lines, [parts["training_tf1_graph"], parts["training_tf2_function"],
                              parts["training_tf2_eager"]])
