@@ -4,15 +4,11 @@ The install is read from package metadata first, without importing
 TensorFlow, so set-ups where ``import tensorflow`` or ``tf.keras`` fails are
 still diagnosed; then compat_metrics is imported and its backend reports the
 mechanism of each feature (``MECHANISMS`` of ``compat_metrics._backend``).
-
-When ``import compat_metrics`` itself fails (for example ``TF_USE_LEGACY_KERAS=1``
-without ``tf-keras``: ``tf.keras`` raises ``ImportError``), run this file by
-path, which does not import the package first::
-
-    python "$(python -c 'import importlib.util as u; print(u.find_spec("compat_metrics").submodule_search_locations[0])')/_doctor.py"
+``import compat_metrics`` loads TensorFlow only on first use of a public name,
+so the command runs even where that fails (for example ``TF_USE_LEGACY_KERAS=1``
+without ``tf-keras``) and reports the failure as a problem.
 """
 
-import argparse
 import importlib
 import json
 import os
@@ -163,7 +159,6 @@ def collect(environ=None):
     if any(p["level"] == "error" for p in report["problems"]):
         return report
     try:
-        # absolute imports: this file also runs by path when the package itself cannot be imported
         runtime = importlib.import_module("compat_metrics.runtime")
         impl = importlib.import_module("compat_metrics._backend").impl
     except Exception as error:  # noqa: BLE001 - any import failure is what doctor reports
@@ -217,14 +212,3 @@ def run(args):
         print(format_text(report))
     return 1 if any(p["level"] == "error" for p in report["problems"]) else 0
 
-
-def main(argv=None):
-    """Run as a script (``python .../compat_metrics/_doctor.py [--json]``)."""
-    parser = argparse.ArgumentParser(prog="compat-metrics doctor", description=HELP)
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    return args.run(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

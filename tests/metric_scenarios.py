@@ -90,3 +90,52 @@ def huber(y_true, y_pred, threshold):
     """NumPy Huber loss per element (the seed's HuberMetric)."""
     error = np.abs(np.asarray(y_true, float) - np.asarray(y_pred, float))
     return np.where(error < threshold, 0.5 * error ** 2, threshold * error - 0.5 * threshold ** 2)
+
+
+# -- Keras fit / evaluate (TF imported here only: the references above need none) ----------
+def small_model(num_classes=3, features=4, seed=0):
+    import compat_metrics
+    keras = compat_metrics.keras
+    model = keras.Sequential([keras.layers.Dense(num_classes, activation="softmax", input_shape=(features,))])
+    rng = np.random.RandomState(seed)
+    model.set_weights([rng.randn(features, num_classes).astype("float32"), np.zeros(num_classes, "float32")])
+    return model
+
+
+def class_data(seed, n, num_classes=3, features=4):
+    rng = np.random.RandomState(seed)
+    return rng.randn(n, features).astype("float32"), rng.randint(0, num_classes, size=n)
+
+
+def check_fit_puts_per_class_values_in_history(class_names, read):
+    """Per-class F1 in ``History`` as ``f1_{label}``/``val_f1_{label}``, equal to scikit-learn.
+
+    ``read`` turns a tensor into a number (``.numpy()`` eagerly, ``Session.run`` in graph mode).
+    """
+    import compat_metrics
+    from compat_metrics import metrics as cmm
+    import scenarios
+    keras = compat_metrics.keras
+    keras.backend.clear_session()
+    x, y = class_data(10, 70)
+    x_val, y_val = class_data(11, 45)
+    model = small_model()
+    f1 = cmm.F1Score(3, name="f1", class_names=class_names)
+    macro = cmm.Precision(3, average="macro", name="macro_precision", confusion_matrix=f1.confusion_matrix)
+    compat_metrics.compile(model, optimizer=keras.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy",
+                           metrics=f1.per_class_metrics() + [macro])
+    history = model.fit(x, y, batch_size=16, epochs=2, validation_data=(x_val, y_val), verbose=0)
+    labels = class_names or ["0", "1", "2"]
+    for label in labels:
+        for key in ("f1_" + label, "val_f1_" + label):
+            assert key in history.history and len(history.history[key]) == 2, sorted(history.history)
+    predicted = model.predict(x_val, batch_size=64).argmax(1)
+    expected = sklearn_score("f1", y_val, predicted, 3, None)
+    got = [history.history["val_f1_" + label][-1] for label in labels]
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(history.history["val_macro_precision"][-1],
+                               sklearn_score("precision", y_val, predicted, 3, "macro"), rtol=1e-5)
+    results = scenarios.evaluate_dict(model, x_val, y_val, batch_size=10)
+    for i, label in enumerate(labels):
+        np.testing.assert_allclose(results["f1_" + label], expected[i], rtol=1e-5, atol=1e-6)
+    assert read(f1.confusion_matrix.batches_added()) == 5  # 45 samples in batches of 10, added once each

@@ -1,16 +1,17 @@
 """``compat-metrics doctor``: the installed stack, the mechanism per feature, broken set-ups."""
 
+import importlib.util
 import json
 import os
-import pathlib
 import platform
 import subprocess
 import sys
 
 import numpy as np
+import pytest
 import tensorflow as tf
+from packaging.version import Version
 
-import compat_metrics
 from compat_metrics import _doctor, cli, runtime
 from compat_metrics._backend import impl
 
@@ -63,14 +64,17 @@ def test_mismatched_tf_keras_and_missing_tensorflow():
     assert _levels(_doctor.diagnose({"libcst": "1"}, {}))[0] == ("error", "TensorFlow is not installed")
 
 
-def test_runs_by_path_when_the_package_cannot_be_imported():
-    # Run the file without importing compat_metrics first, as the module docstring tells users to.
-    path = pathlib.Path(_doctor.__file__)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(path.parent.parent)] + [p for p in sys.path if p]),
-               TF_CPP_MIN_LOG_LEVEL="2")
-    out = subprocess.run([sys.executable, str(path), "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         env=env, timeout=300)
+@pytest.mark.skipif(importlib.util.find_spec("tf_keras") is not None or runtime.TF_VERSION < Version("2.16"),
+                    reason="needs TF >= 2.16 without tf-keras installed (the tf-latest env)")
+def test_command_runs_where_keras_cannot_be_imported():
+    """TF_USE_LEGACY_KERAS=1 without tf-keras: ``tf.keras`` fails to import, the doctor still reports."""
+    env = dict(os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="2")
+    broken = subprocess.run([sys.executable, "-c", "import tensorflow as tf; tf.keras.layers"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=300)
+    assert broken.returncode != 0  # the set-up really is broken
+    out = subprocess.run([sys.executable, "-m", "compat_metrics", "doctor", "--json"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=env, timeout=300)
+    assert out.returncode == 1, out.stderr.decode()[-2000:]
     report = json.loads(out.stdout.decode())
-    assert out.returncode == 0, out.stderr.decode()[-2000:]
-    assert report["features"] == dict(impl.MECHANISMS)
-    assert compat_metrics.runtime.BACKEND == report["stack"]["backend"]
+    errors = [p["message"] for p in report["problems"] if p["level"] == "error"]
+    assert any("TF_USE_LEGACY_KERAS=1" in message and "tf-keras" in message for message in errors), errors

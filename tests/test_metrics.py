@@ -19,6 +19,7 @@ from compat_metrics import runtime
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import metric_scenarios as sc  # noqa: E402
+import scenarios  # noqa: E402
 
 keras = runtime.keras
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -329,61 +330,19 @@ def test_keras_builtin_precision_is_not_shadowed():
 
 
 # -- Keras fit / evaluate -------------------------------------------------------------------------
-def evaluate_dict(model, *args, **kwargs):
-    """``evaluate`` as a dict (``return_dict`` is missing before TF 2.2)."""
-    try:
-        return model.evaluate(*args, verbose=0, return_dict=True, **kwargs)
-    except TypeError:  # TF <= 2.1
-        values = np.atleast_1d(model.evaluate(*args, verbose=0, **kwargs))
-        return dict(zip(model.metrics_names, values))
-
-
-def small_model(num_classes=3, features=4, seed=0):
-    model = keras.Sequential([keras.layers.Dense(num_classes, activation="softmax", input_shape=(features,))])
-    rng = np.random.RandomState(seed)
-    model.set_weights([rng.randn(features, num_classes).astype("float32"), np.zeros(num_classes, "float32")])
-    return model
-
-
-def class_data(seed, n, num_classes=3, features=4):
-    rng = np.random.RandomState(seed)
-    return rng.randn(n, features).astype("float32"), rng.randint(0, num_classes, size=n)
-
-
 @pytest.mark.parametrize("class_names", [None, ["cat", "dog", "owl"]])
 def test_fit_puts_per_class_values_in_history(class_names):
-    keras.backend.clear_session()
-    x, y = class_data(10, 70)
-    x_val, y_val = class_data(11, 45)
-    model = small_model()
-    f1 = cmm.F1Score(3, name="f1", class_names=class_names)
-    macro = cmm.Precision(3, average="macro", name="macro_precision", confusion_matrix=f1.confusion_matrix)
-    compat_metrics.compile(model, optimizer=keras.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy",
-                           metrics=f1.per_class_metrics() + [macro])
-    history = model.fit(x, y, batch_size=16, epochs=2, validation_data=(x_val, y_val), verbose=0)
-    labels = class_names or ["0", "1", "2"]
-    for label in labels:
-        for key in ("f1_" + label, "val_f1_" + label):
-            assert key in history.history and len(history.history[key]) == 2, sorted(history.history)
-    predicted = model.predict(x_val, batch_size=64).argmax(1)
-    expected = sc.sklearn_score("f1", y_val, predicted, 3, None)
-    got = [history.history["val_f1_" + label][-1] for label in labels]
-    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(history.history["val_macro_precision"][-1],
-                               sc.sklearn_score("precision", y_val, predicted, 3, "macro"), rtol=1e-5)
-    results = evaluate_dict(model, x_val, y_val, batch_size=10)
-    np.testing.assert_allclose(results["f1_" + labels[1]], expected[1], rtol=1e-5, atol=1e-6)
-    assert value(f1.confusion_matrix.batches_added()) == 5  # 45 samples in batches of 10, once each
+    sc.check_fit_puts_per_class_values_in_history(class_names, value)
 
 
 def test_evaluate_with_sample_weights_and_one_hot_labels():
     keras.backend.clear_session()
-    x, y = class_data(12, 53)
+    x, y = sc.class_data(12, 53)
     w = np.random.RandomState(13).uniform(0.1, 2.0, size=53).astype("float32")
-    model = small_model(seed=1)
+    model = sc.small_model(seed=1)
     metrics = [cmm.F1Score(3, average="weighted", name="wf1"), cmm.Recall(3, average="micro", name="micro_r")]
     compat_metrics.compile(model, optimizer="sgd", loss="categorical_crossentropy", weighted_metrics=metrics)
-    results = evaluate_dict(model, x, np.eye(3, dtype="float32")[y], sample_weight=w, batch_size=8)
+    results = scenarios.evaluate_dict(model, x, np.eye(3, dtype="float32")[y], sample_weight=w, batch_size=8)
     predicted = model.predict(x, batch_size=64).argmax(1)
     np.testing.assert_allclose(results["wf1"], sc.sklearn_score("f1", y, predicted, 3, "weighted", sample_weight=w),
                                rtol=1e-5)
@@ -393,8 +352,8 @@ def test_evaluate_with_sample_weights_and_one_hot_labels():
 
 def test_saved_model_loads_metric_arguments_without_custom_objects(tmp_path):
     keras.backend.clear_session()
-    x, y = class_data(14, 30)
-    model = small_model(seed=2)
+    x, y = sc.class_data(14, 30)
+    model = sc.small_model(seed=2)
     compat_metrics.compile(model, optimizer="sgd", loss="sparse_categorical_crossentropy",
                            metrics=[HuberMetric(threshold=0.2, name="huber"),
                                     cmm.F1Score(3, average="macro", name="f1m")])
@@ -403,7 +362,7 @@ def test_saved_model_loads_metric_arguments_without_custom_objects(tmp_path):
     path = str(tmp_path / ("model" + suffix))
     model.save(path)
     loaded = compat_metrics.load_model(path)
-    results = evaluate_dict(loaded, x, y, batch_size=30)
+    results = scenarios.evaluate_dict(loaded, x, y, batch_size=30)
     probs = loaded.predict(x, batch_size=64)
     np.testing.assert_allclose(results["f1m"], sc.sklearn_score("f1", y, probs.argmax(1), 3, "macro"), rtol=1e-5)
     np.testing.assert_allclose(results["huber"], sc.huber(y.reshape(-1, 1), probs, 0.2).mean(), rtol=1e-5)

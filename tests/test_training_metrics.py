@@ -225,24 +225,7 @@ def test_metric_layer_over_several_outputs():
 
 
 @pytest.mark.parametrize("suffix", saving.save_formats())
-def test_training_metrics_model_saves_and_loads_without_custom_objects(tmp_path, suffix):
-    m = ts.full_model()
-    x, y = ts.data()
-    m.fit(x, y, batch_size=ts.BATCH, epochs=1, verbose=0)
-    ts.roundtrip(m, tmp_path, suffix)
-
-
-@pytest.mark.parametrize("suffix", saving.save_formats())
-def test_input_loss_with_gradient_norm_saves_and_loads(tmp_path, suffix):
-    m = ts.input_loss_model()
-    x, y = ts.data()
-    m.fit(x, y, batch_size=ts.BATCH, epochs=1, verbose=0)
-    ts.roundtrip(m, tmp_path, suffix, stem="inputloss")
-
-
-@pytest.mark.parametrize("suffix", saving.save_formats())
-def test_component_loss_with_gradient_norm_saves_and_loads(tmp_path, suffix):
-    m = ts.component_loss_model()
-    x, y = ts.data()
-    m.fit(x, (y > 0).astype("float32"), batch_size=ts.BATCH, epochs=1, verbose=0)
-    ts.roundtrip(m, tmp_path, suffix, stem="components")
+@pytest.mark.parametrize("stem", sorted(ts.MODELS))
+def test_model_saves_and_loads_without_custom_objects(tmp_path, stem, suffix):
+    """Gradient norms and layer metrics, with an input loss, with a component loss."""
+    ts.check_saves_and_loads(stem, tmp_path, suffix)

@@ -150,12 +150,8 @@ def is_hidden(variable):
 
 
 def evaluate_dict(model, x, y, batch_size=BATCH):
-    import inspect
-    if "return_dict" in inspect.signature(model.evaluate).parameters:
-        results = model.evaluate(x, y, batch_size=batch_size, verbose=0, return_dict=True)
-    else:
-        results = dict(zip(model.metrics_names, np.atleast_1d(model.evaluate(x, y, batch_size=batch_size, verbose=0))))
-    return {name: float(value) for name, value in results.items()}
+    import scenarios
+    return scenarios.evaluate_dict(model, x, y, batch_size=batch_size)
 
 
 def gradient_metrics():
@@ -438,6 +434,17 @@ def check_component_loss_evaluate(m):
 
 CHECKS = {"training": "check_full_evaluate", "inputloss": "check_input_loss_evaluate",
           "components": "check_component_loss_evaluate"}
+MODELS = {"training": "full_model", "inputloss": "input_loss_model", "components": "component_loss_model"}
+
+
+def check_saves_and_loads(stem, tmp_path, suffix):
+    """Build the ``stem`` model, train it one epoch, then :func:`roundtrip` it."""
+    m = globals()[MODELS[stem]]()
+    x, y = data()
+    if stem == "components":
+        y = (y > 0).astype("float32")
+    m.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)
+    roundtrip(m, tmp_path, suffix, stem=stem)
 
 
 def roundtrip(m, tmp_path, suffix, stem="training"):
