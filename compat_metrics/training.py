@@ -30,9 +30,9 @@ def compile_kwargs(**kwargs):
     Pass what old code passed; e.g. ``experimental_run_tf_function`` is kept on
     TF 1.15/2.0/2.1 and dropped, with one warning per process, elsewhere.
     """
-    # GradientNorm, like input losses, needs TF 2.0/2.1's graph code path.
-    needs_graph = bool(_input_losses(kwargs.get("loss")) or _gradient_norms(kwargs))
-    return impl.compile_kwargs(kwargs, input_losses=needs_graph)
+    # GradientNorm, like input losses, needs TF 2.0/2.1's code path without tf.function.
+    outside = bool(_input_losses(kwargs.get("loss")) or _gradient_norms(kwargs))
+    return impl.compile_kwargs(kwargs, needs_model_step_outside_tf_function=outside)
 
 
 def _gradient_norms(kwargs):

@@ -46,3 +46,13 @@ def test_plain_keras3_compile_raises_on_the_flag():
 def test_input_loss_forces_the_flag_off_on_tf20_21():
     kwargs = compat_metrics.compile_kwargs(loss=scenarios.LocLoss(), **{FLAG: True})
     assert kwargs[FLAG] is False
+
+
+@pytest.mark.requires_tf("<2.2")
+def test_gradient_norm_forces_the_flag_off_on_tf20_21_and_says_why():
+    _common._WARNED.clear()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        kwargs = compat_metrics.compile_kwargs(loss="mse", metrics=[compat_metrics.GradientNorm()], **{FLAG: True})
+    assert kwargs[FLAG] is False
+    assert any("GradientNorm" in str(w.message) for w in caught), [str(w.message) for w in caught]

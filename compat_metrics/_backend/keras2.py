@@ -67,15 +67,20 @@ def new_state_variable(name, dtype):
     return state_variable(name, dtype)
 
 
-def compile_kwargs(kwargs, input_losses):
-    """Return the ``compile`` keyword arguments this Keras accepts."""
+def compile_kwargs(kwargs, needs_model_step_outside_tf_function):
+    """Return the ``compile`` keyword arguments this Keras accepts.
+
+    ``needs_model_step_outside_tf_function``: an input loss or a gradient norm
+    is compiled, which TF 2.0/2.1 can only run with ``experimental_run_tf_function=False``.
+    """
     kwargs = dict(kwargs)
     if HONOURS_RUN_TF_FUNCTION:
-        if input_losses and not runtime.in_graph_mode():
+        if needs_model_step_outside_tf_function and not runtime.in_graph_mode():
             if kwargs.get(RUN_TF_FUNCTION_FLAG, False):
                 warn_once("etf-forced", "compat_metrics: experimental_run_tf_function=True "
-                          "replaced by False: on TF {} a loss that uses the model's inputs "
-                          "only runs without tf.function.".format(runtime.TF_VERSION))
+                          "replaced by False: on TF {} a loss that uses the model's inputs, "
+                          "or a GradientNorm metric, only runs without tf.function."
+                          .format(runtime.TF_VERSION))
             kwargs[RUN_TF_FUNCTION_FLAG] = False
         return kwargs
     if RUN_TF_FUNCTION_FLAG in kwargs:

@@ -43,7 +43,7 @@ def new_state_variable(name, dtype):
     return state_variable(name, dtype)
 
 
-def compile_kwargs(kwargs, input_losses):
+def compile_kwargs(kwargs, needs_model_step_outside_tf_function):
     """Return the ``compile`` keyword arguments Keras 3 accepts."""
     kwargs = dict(kwargs)
     if RUN_TF_FUNCTION_FLAG in kwargs:

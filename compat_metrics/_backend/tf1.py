@@ -26,7 +26,7 @@ MECHANISMS = {
 }
 
 
-def compile_kwargs(kwargs, input_losses):
+def compile_kwargs(kwargs, needs_model_step_outside_tf_function):
     """TF 1.15 accepts every argument old code passes: returned unchanged."""
     return dict(kwargs)
 
