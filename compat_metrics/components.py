@@ -211,7 +211,7 @@ class ComponentMetric(impl.Metric):
         reduction: ``"mean"`` (default): per-batch values averaged over the
             epoch, weighted by batch size, exactly as Keras reports the loss, so
             a component that is the whole loss reads the same as ``loss``;
-            ``"last"``: the value of the last batch (the seed's reading).
+            ``"last"``: the value of the last batch.
         name: metric name, by default the component name.
     """
 

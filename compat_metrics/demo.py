@@ -16,7 +16,7 @@ keras = compat_metrics.keras
 
 
 class CompositeLoss(compat_metrics.ComponentLoss):
-    """Seed 000's pattern: cross-entropy plus an L2 penalty on the logits."""
+    """A composite loss: cross-entropy plus an L2 penalty on the logits."""
 
     components = ("ce", "reg")
 

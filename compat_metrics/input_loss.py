@@ -1,4 +1,4 @@
-"""Losses that need the model's inputs (seed 003's ``LocLoss(inputs, ...)``).
+"""Losses that need the model's inputs, without closing over the symbolic ``Input``.
 
 ``InputLoss.call(inputs, y_true, y_pred)`` receives the inputs of the current
 batch. :func:`compat_metrics.compile` binds the loss to the model with the

@@ -1,6 +1,6 @@
 """``Layer.add_metric`` on every version, and metrics over any tensors of a model.
 
-Seed 001 logs a value computed inside a layer with
+A Keras 2 layer can log a value it computes with
 ``self.add_metric(value, aggregation="mean", name=...)``. Keras 3 removed
 ``Layer.add_metric`` (it raises ``NotImplementedError``). :func:`add_metric`
 does the same on every version:
@@ -17,7 +17,7 @@ batches), as Keras 2's ``aggregation="mean"`` does.
 
 :class:`MetricLayer` builds on it for metrics whose inputs are not
 ``(y_true, y_pred)``: several outputs, the model's inputs or intermediate
-tensors (seed 001's ``warp_metrics``).
+tensors (e.g. a WARP accuracy computed from three outputs).
 """
 
 import tensorflow as tf

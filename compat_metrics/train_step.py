@@ -1,6 +1,6 @@
 """A ``train_step`` body written once for Keras 2 (TF >= 2.2, ``tf_keras``) and Keras 3.
 
-Seeds 003 and 004 override ``Model.train_step`` with
+Keras 2 code often overrides ``Model.train_step`` with
 ``self.compiled_loss(...)`` and ``self.compiled_metrics.update_state(...)``;
 Keras 3 replaced both with ``compute_loss``/``compute_metrics`` (and keeps
 the loss in its own tracker). :func:`train_step` does one step the way the

@@ -1,4 +1,4 @@
-"""Gradient-norm metrics (seed 003) on every version, TF 1.15 graph mode included.
+"""Gradient-norm metrics on every version, TF 1.15 graph mode included.
 
 Put :class:`GradientNorm` in ``metrics=[...]`` of
 :func:`compat_metrics.compile`; it reports the global L2 norm of the
@@ -92,7 +92,7 @@ class GradientNorm(impl.Metric):
             give per-group norms. Default: all trainable variables.
         reduction: ``"mean"`` (default): per-batch norms averaged over the
             epoch, weighted by batch size, as Keras reports the loss;
-            ``"last"``: the norm of the last batch (the seed's reading).
+            ``"last"``: the norm of the last batch.
         name: metric name (default ``"gradient_norm"``).
         dtype: dtype of the metric.
 

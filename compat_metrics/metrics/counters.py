@@ -1,4 +1,4 @@
-"""Simple streaming counters (the seeds' ``BinaryTruePositives`` and ``CategoricalTruePositives``)."""
+"""Simple streaming counters: ``BinaryTruePositives`` and ``CategoricalTruePositives``."""
 
 import tensorflow as tf
 
