@@ -4,7 +4,7 @@ Run: ``PYTHONPATH=. python benchmarks/graph_cost.py --out r.json`` on TF 1.15
 (or TF 2.x, where it disables v2 behaviour). For 1 to 4 components the script
 builds each component's value, then counts the ops that ``track`` adds (the
 per-step write), that the variable adds (built once), and that the reading
-metric's ``update_state`` adds, by diffing the graph's op list. The seed's
+metric's ``update_state`` adds, by diffing the graph's op list. The
 ``loss + 0 * var.assign(loss)`` hack is counted the same way.
 """
 
@@ -83,7 +83,7 @@ def main(argv=None):
     rows = [measure(n) for n in (1, 2, 3, 4)]
     for row in rows:
         print("{} components: track adds {} ops {} (control deps per value {}); "
-              "metric update adds {}; seed hack adds {} {}".format(
+              "metric update adds {}; assign hack adds {} {}".format(
                   row["components"], row["track_ops"], row["track_op_types"],
                   row["control_dependencies_per_tracked_value"], row["metric_update_ops"],
                   row["seed_hack_ops"], row["seed_hack_op_types"]))

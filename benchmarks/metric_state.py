@@ -2,12 +2,12 @@
 
 Run: ``PYTHONPATH=. python benchmarks/metric_state.py --mode function`` (or
 ``--mode graph`` on TF 1.15). On the tiny model of ``training_step.py`` (where
-the fixed per-step cost shows), with the seed loss's 2 components, it times
-side by side: loss only; the seed's recomputing metric; ``ComponentMetric``
-with ``reduction="last"`` (1 scalar variable) and ``"mean"`` (one ``(2,)``
-variable, the library's layout); and two ablations: the mean kept in two
-scalar variables (the layout before the change), and two variables of which
-only one is updated. Prints CPU milliseconds per step over loss only.
+the fixed per-step cost shows), with the 2 components of the ``seed`` loss
+family (cross-entropy + L2), it times side by side: loss only; a recomputing
+metric; ``ComponentMetric`` with ``reduction="last"`` (1 scalar variable) and
+``"mean"`` (one ``(2,)`` variable, the library's layout); and two ablations:
+the mean kept in two scalar variables (the former layout), and two variables
+of which only one is updated. Prints CPU milliseconds per step over loss only.
 
 Found with it (Keras 3, ``tf.function``): the cost follows the number of metric
 variables, not the ops: two variables cost about twice one, even when only

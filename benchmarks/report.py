@@ -12,7 +12,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
 FAMILY_TEXT = {
-    "seed": "seed 000 loss: summed sigmoid cross-entropy + L2 on the logits (2 cheap components)",
+    "seed": "summed sigmoid cross-entropy + L2 on the logits (2 cheap components)",
     "expensive": "cross-entropy + mean pairwise distance over the batch of a 2048-d projection (costly component)",
     "stochastic": "cross-entropy + WARP-style margin over 10 sampled negative classes (stochastic component)",
 }
@@ -20,7 +20,7 @@ VARIANT_TEXT = {
     "loss_only": "loss only, no metric",
     "tracked": "`ComponentLoss` + `loss.metrics()` (batch-weighted mean)",
     "tracked_last": "`ComponentLoss` + `loss.metrics(reduction=\"last\")`",
-    "recompute": "seed's `Metric_HIGH_COST`: metric recomputes each component",
+    "recompute": "recomputing metrics: one per component computes it again",
 }
 MODE_TEXT = {"graph": "TF1 graph mode (`Session`)", "function": "`tf.function` (default `fit`)",
              "eager": "`run_eagerly=True`"}
@@ -51,14 +51,18 @@ def _ratio(entry):
     return "{:.3f} ({:.3f}–{:.3f})".format(ratio["median"], ratio["p25"], ratio["p75"])
 
 
-MODEL_TEXT = {"seed": "seed 000 model (Conv/BN/LeakyReLU)", "tiny": "tiny model (Flatten, Dense 32, Dense 10)"}
+MODEL_TEXT = {"seed": "Conv/BN/LeakyReLU model (Conv 32, 64, 128, Dense 512, Dense 10)",
+              "tiny": "tiny model (Flatten, Dense 32, Dense 10)"}
+# Names shown in the tables; the keys are those of the JSON results and of training_step.py's options.
+MODEL_LABEL = {"seed": "conv"}
+FAMILY_LABEL = {"seed": "cheap"}
 
 
 def training_section(lines, payloads):
     lines += ["## 1. Training step", "",
-              "Seed 000's Conv/BN/LeakyReLU stack, 28x28x1 generated inputs, batch 64, Adam, "
-              "`train_on_batch`; and a tiny Dense model on the same batches, whose short step shows "
-              "the fixed per-step cost that the seed model's step hides. All variants of a run are "
+              "A Conv/BN/LeakyReLU stack (`conv`), 28x28x1 generated inputs, batch 64, Adam, "
+              "`train_on_batch`; and a tiny Dense model (`tiny`) on the same batches, whose short step "
+              "shows the fixed per-step cost that the conv model's step hides. All variants of a run are "
               "compiled in one process and timed in rotated order; the ratio is taken to `loss only` "
               "of the same loss family and model within each round. Ratio = median (25th–75th "
               "percentile) over rounds, of CPU time (all threads of the process); wall time, which "
@@ -75,14 +79,17 @@ def training_section(lines, payloads):
             for family, data in _ordered(model_data["families"], FAMILY_TEXT):
                 for variant, entry in _ordered(data["variants"], VARIANT_TEXT):
                     lines.append("| {} ({} step{}/round) | {} | {} | {:.1f} | {} | {:+.2f} |".format(
-                        model, model_data["steps_per_round"], "s" if model_data["steps_per_round"] > 1 else "",
-                        family, VARIANT_TEXT[variant], entry["cpu_ms_per_step"]["median"], _ratio(entry),
+                        MODEL_LABEL.get(model, model), model_data["steps_per_round"],
+                        "s" if model_data["steps_per_round"] > 1 else "",
+                        FAMILY_LABEL.get(family, family), VARIANT_TEXT[variant],
+                        entry["cpu_ms_per_step"]["median"], _ratio(entry),
                         entry["cpu_ms_over_loss_only_per_step"]["median"]))
         values = payload.get("stochastic_values")
         if values:
             lines += ["", "Stochastic loss on the {} model, what the metrics report for the same batch "
                       "({} batches, one `train_on_batch` each, metrics reset between): |Keras loss − sum of "
-                      "the components the metrics report|:".format(values["model"], values["batches"]), "",
+                      "the components the metrics report|:".format(MODEL_LABEL.get(values["model"], values["model"]),
+                                                             values["batches"]), "",
                       "| metrics | mean | max |", "|---|---:|---:|"]
             for variant in ("tracked", "recompute"):
                 entry = values[variant]
@@ -90,8 +97,9 @@ def training_section(lines, payloads):
                                                               entry["mean_abs_loss_minus_sum"],
                                                               entry["max_abs_loss_minus_sum"]))
         lines.append("")
-    lines += ["Models: " + "; ".join("`{}`: {}".format(k, v) for k, v in MODEL_TEXT.items()) + ". Loss families: " +
-              "; ".join("`{}`: {}".format(k, v) for k, v in FAMILY_TEXT.items()) + ".", ""]
+    lines += ["Models: " + "; ".join("`{}`: {}".format(MODEL_LABEL.get(k, k), v) for k, v in MODEL_TEXT.items()) +
+              ". Loss families: " +
+              "; ".join("`{}`: {}".format(FAMILY_LABEL.get(k, k), v) for k, v in FAMILY_TEXT.items()) + ".", ""]
 
 
 def streaming_section(lines, payload):
@@ -136,7 +144,7 @@ def graph_section(lines, payload):
               "Ops counted by diffing `graph.get_operations()` before and after each step of "
               "construction (command: `{}`).".format(payload["command"]), "",
               "| components | ops added by `track` | op types | control deps per tracked value | "
-              "ops of the metrics' `update_state` | seed hack `x + 0 * v.assign(x)` |",
+              "ops of the metrics' `update_state` | `x + 0 * v.assign(x)` hack |",
               "|---:|---:|---|---|---:|---:|"]
     for row in payload["rows"]:
         lines.append("| {} | {} | {} | {} | {} | {} |".format(
@@ -159,7 +167,7 @@ def import_section(lines, payloads):
 
 
 STATE_TEXT = {
-    "recompute": "seed's recomputing metric (1 scalar variable each)",
+    "recompute": "recomputing metric (1 scalar variable each)",
     "last": "`reduction=\"last\"` (1 scalar variable)",
     "mean": "`reduction=\"mean\"`, **after**: one `(2,)` variable [total, count]",
     "two_variables": "`reduction=\"mean\"`, **before**: `total` and `count` variables",
@@ -173,11 +181,11 @@ def state_section(lines, payloads):
         return
     lines += ["## 5. Profile and fix: the mean reading", "",
               "The first runs of section 1 on the tiny model showed the default `reduction=\"mean\"` "
-              "reading adding about 1.7 times the per-step cost of the seed's recomputing metric under "
+              "reading adding about 1.7 times the per-step cost of a recomputing metric under "
               "`tf.function` (Keras 3), against the target of never more than recomputing. Ablation located it: "
               "the cost follows the number of metric *variables*, not the ops (two variables cost the "
               "same whether one or both are updated). `ComponentMetric` now keeps the mean in one "
-              "`(2,)` variable. Tiny model, seed loss (2 components), CPU ms per step over loss only "
+              "`(2,)` variable. Tiny model, `cheap` loss (2 components), CPU ms per step over loss only "
               "(`benchmarks/metric_state.py`; before = the former two-variable layout, rebuilt in the script):", "",
               "| stack / mode | metric state | ratio to loss only | +ms per step |", "|---|---|---:|---:|"]
     for payload in payloads:

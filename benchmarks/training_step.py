@@ -4,22 +4,24 @@ Run: ``PYTHONPATH=. python benchmarks/training_step.py --mode function --out r.j
 (``--mode graph`` on TF 1.15, or on TF 2.x with v2 behaviour disabled;
 ``--mode eager`` compiles with ``run_eagerly=True``).
 
-The model is seed 000's Conv/BN/LeakyReLU stack on generated 28x28x1 inputs,
-batch 64, trained with ``train_on_batch``; a tiny Dense model on the same
-inputs shows the fixed per-step cost, which the seed model's long step hides. Three loss families, each in three
-variants compiled side by side (same architecture, same batches):
+The model (``seed``, shown as ``conv`` in docs/performance.md) is a
+Conv/BN/LeakyReLU stack on generated 28x28x1 inputs, batch 64, trained with
+``train_on_batch``; a tiny Dense model (``tiny``) on the same inputs shows the
+fixed per-step cost, which the conv model's long step hides. Three loss
+families, each in three variants compiled side by side (same architecture,
+same batches):
 
-- ``seed``: the seed's summed sigmoid cross-entropy plus an L2 term on the
-  logits (2 cheap components);
+- ``seed`` (shown as ``cheap``): summed sigmoid cross-entropy plus an L2 term
+  on the logits (2 cheap components);
 - ``expensive``: cross-entropy plus mean pairwise distances over the batch of a
   fixed 2048-d projection of the logits (a costly component);
 - ``stochastic``: cross-entropy plus a WARP-style margin over sampled
-  negative classes (seed 001), so each evaluation draws new negatives.
+  negative classes, so each evaluation draws new negatives.
 
 Variants: ``loss_only`` (no metric), ``tracked`` (``ComponentLoss`` +
 ``loss.metrics()``, batch-weighted mean), ``tracked_last`` (``reduction="last"``,
-the seed's reading) and ``recompute`` (seed 000's ``Metric_HIGH_COST``: one
-metric per component that computes it again from ``y_true``/``y_pred``).
+last batch) and ``recompute`` (one metric per component that computes it again
+from ``y_true``/``y_pred``).
 
 For ``stochastic`` the script also checks what each metric reports against the
 loss Keras used for the same batch: tracked components add up to it, a
@@ -46,8 +48,9 @@ def parse_args(argv=None):
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--steps", type=int, default=4, help="train steps per variant per round")
     parser.add_argument("--check-batches", type=int, default=8)
-    parser.add_argument("--families", default="seed,expensive,stochastic")
-    parser.add_argument("--models", default="seed,tiny", help="seed (seed 000's model) and/or tiny")
+    parser.add_argument("--families", default="seed,expensive,stochastic",
+                        help="seed (cross-entropy + L2), expensive and/or stochastic")
+    parser.add_argument("--models", default="seed,tiny", help="seed (the Conv/BN/LeakyReLU model) and/or tiny")
     parser.add_argument("--tiny-steps", type=int, default=20, help="steps per variant per round, tiny model")
     parser.add_argument("--out", required=True)
     return parser.parse_args(argv)
@@ -67,7 +70,7 @@ _PROJECTION = np.random.RandomState(1).normal(size=(CLASSES, PROJECTION)).astype
 
 
 def seed_model():
-    """Seed 000's model."""
+    """The Conv/BN/LeakyReLU model."""
     kl = keras.layers
     return keras.Sequential([
         kl.Conv2D(32, 3, 1, input_shape=[28, 28, 1]), kl.BatchNormalization(), kl.LeakyReLU(),
@@ -127,7 +130,7 @@ class TrackedLoss(compat_metrics.ComponentLoss):
 
 
 class MetricHighCost(keras.metrics.Metric):
-    """Seed 000's ``Metric_HIGH_COST``: recompute the component, keep the batch value."""
+    """A recomputing metric: compute the component again, keep the batch value."""
 
     def __init__(self, fn, name):
         super(MetricHighCost, self).__init__(name=name)
