@@ -138,16 +138,7 @@ class ConfusionMatrix(_SharedMixin, Metric):
             added = _read(self.batches)
 
         def batch_matrix():
-            if self.multilabel:
-                w = weights[:, None]
-                tp = tf.reduce_sum(w * true * pred, axis=0)
-                fp = tf.reduce_sum(w * (1.0 - true) * pred, axis=0)
-                fn = tf.reduce_sum(w * true * (1.0 - pred), axis=0)
-                tn = tf.reduce_sum(w * (1.0 - true) * (1.0 - pred), axis=0)
-                batch = tf.reshape(tf.stack([tn, fp, fn, tp], axis=-1), [self.num_classes, 2, 2])
-            else:
-                rows = tf.one_hot(true, self.num_classes, dtype=tf.float32) * weights[:, None]
-                batch = tf.matmul(rows, tf.one_hot(pred, self.num_classes, dtype=tf.float32), transpose_a=True)
+            batch = F.confusion_from_ids(true, pred, weights, self.num_classes, self.multilabel)
             return tf.cast(batch, self.matrix.dtype)
 
         # The batch's matrix is computed only by the first sharer of the step

@@ -237,17 +237,20 @@ def batch_confusion_matrix(y_true, y_pred, num_classes, threshold=None, multilab
     true, pred, weights, checks = prepare_inputs(y_true, y_pred, num_classes, threshold, multilabel,
                                                  sample_weight)
     with tf.control_dependencies(checks):
-        if multilabel:
-            w = weights[:, None]
-            tp = tf.reduce_sum(w * true * pred, axis=0)
-            fp = tf.reduce_sum(w * (1.0 - true) * pred, axis=0)
-            fn = tf.reduce_sum(w * true * (1.0 - pred), axis=0)
-            tn = tf.reduce_sum(w * (1.0 - true) * (1.0 - pred), axis=0)
-            matrix = tf.reshape(tf.stack([tn, fp, fn, tp], axis=-1), [num_classes, 2, 2])
-        else:
-            rows = tf.one_hot(true, num_classes, dtype=tf.float32) * weights[:, None]
-            matrix = tf.matmul(rows, tf.one_hot(pred, num_classes, dtype=tf.float32), transpose_a=True)
-        return tf.cast(matrix, dtype)
+        return tf.cast(confusion_from_ids(true, pred, weights, num_classes, multilabel), dtype)
+
+
+def confusion_from_ids(true, pred, weights, num_classes, multilabel=False):
+    """The float32 weighted confusion matrix of :func:`prepare_inputs`' output (no checks)."""
+    if multilabel:
+        w = weights[:, None]
+        tp = tf.reduce_sum(w * true * pred, axis=0)
+        fp = tf.reduce_sum(w * (1.0 - true) * pred, axis=0)
+        fn = tf.reduce_sum(w * true * (1.0 - pred), axis=0)
+        tn = tf.reduce_sum(w * (1.0 - true) * (1.0 - pred), axis=0)
+        return tf.reshape(tf.stack([tn, fp, fn, tp], axis=-1), [num_classes, 2, 2])
+    rows = tf.one_hot(true, num_classes, dtype=tf.float32) * weights[:, None]
+    return tf.matmul(rows, tf.one_hot(pred, num_classes, dtype=tf.float32), transpose_a=True)
 
 
 def class_statistics(matrix):
