@@ -122,7 +122,7 @@ def check_fit_puts_per_class_values_in_history(class_names, read):
     model = small_model()
     f1 = cmm.F1Score(3, name="f1", class_names=class_names)
     macro = cmm.Precision(3, average="macro", name="macro_precision", confusion_matrix=f1.confusion_matrix)
-    compat_metrics.compile(model, optimizer=keras.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy",
+    compat_metrics.compile(model, optimizer="sgd", loss="sparse_categorical_crossentropy",
                            metrics=f1.per_class_metrics() + [macro])
     history = model.fit(x, y, batch_size=16, epochs=2, validation_data=(x_val, y_val), verbose=0)
     labels = class_names or ["0", "1", "2"]

@@ -162,6 +162,24 @@ def test_shared_matrix_adds_each_batch_once_and_resets_for_all():
     np.testing.assert_allclose(value(cm.result()), sc.sklearn_confusion_matrix(ids[:5], probs[:5].argmax(1), 3))
 
 
+def test_sharer_attached_after_tracing_does_not_add_batches_twice():
+    """A lone metric traced without the sharing cond stays correct when a sharer joins later."""
+    ids, probs = sc.make_data(8, 30, 3)
+    f1 = cmm.F1Score(3, average="macro")
+    lone_step = tf.function(lambda y, p: [f1.update_state(y, p)] and None)
+    lone_step(tf.constant(ids[:10]), tf.constant(probs[:10]))  # traced with one sharer
+    recall = cmm.Recall(3, average="macro", confusion_matrix=f1.confusion_matrix)
+    for start in (10, 20):  # the new sharer first, then the old traced function
+        y, p = tf.constant(ids[start:start + 10]), tf.constant(probs[start:start + 10])
+        recall.update_state(y, p)
+        lone_step(y, p)
+    assert value(f1.confusion_matrix.batches_added()) == 3
+    np.testing.assert_allclose(value(f1.confusion_matrix.result()),
+                               sc.sklearn_confusion_matrix(ids, probs.argmax(1), 3))
+    np.testing.assert_allclose(value(f1.result()), sc.sklearn_score("f1", ids, probs.argmax(1), 3, "macro"),
+                               rtol=1e-5)
+
+
 def test_sharing_requires_matching_settings():
     cm = cmm.ConfusionMatrix(3)
     with pytest.raises(ValueError, match="num_classes"):
@@ -181,6 +199,8 @@ BAD_INPUTS = {
     "fractional float labels": (np.array([0.0, 1.5, 2.0], "float32"), np.eye(3, dtype="float32"), "fractional"),
     "NaN predictions": (np.array([0, 1, 2]), np.array([[0.5, 0.5, 0], [np.nan, 0, 1], [0, 0, 1]], "float32"), "NaN"),
     "not one-hot": (np.array([[1, 1, 0], [0, 1, 0], [0, 0, 1]], "float32"), np.eye(3, dtype="float32"), "one-hot"),
+    "all-zero row": (np.array([[0, 0, 0], [0, 1, 0], [0, 0, 1]], "float32"), np.eye(3, dtype="float32"), "one-hot"),
+    "soft labels": (np.array([[.8, .1, .1], [0, 1, 0], [0, 0, 1]], "float32"), np.eye(3, dtype="float32"), "one-hot"),
 }
 
 
@@ -191,7 +211,7 @@ def test_bad_input_raises_and_leaves_state_unchanged(case, mode):
     ids, probs = sc.make_data(7, 6, 3)
     metric = cmm.F1Score(3, average="macro")
     update = metric.update_state if mode == "eager" else tf.function(lambda y, p: [metric.update_state(y, p)] and None)
-    update(sc.format_labels(ids, 3, "one_hot" if case == "not one-hot" else "ids"), probs)
+    update(sc.format_labels(ids, 3, "one_hot" if y_bad.ndim == 2 else "ids"), probs)
     before = value(metric.confusion_matrix.result())
     with pytest.raises(tf.errors.InvalidArgumentError, match=message):
         update(y_bad, p_bad)

@@ -138,14 +138,21 @@ class ConfusionMatrix(_SharedMixin, Metric):
             added = _read(self.batches)
 
         def batch_matrix():
-            batch = F.confusion_from_ids(true, pred, weights, self.num_classes, self.multilabel)
-            return tf.cast(batch, self.matrix.dtype)
+            with tf.control_dependencies(checks):  # bad shapes fail in the check, not in a matmul
+                batch = F.confusion_from_ids(true, pred, weights, self.num_classes, self.multilabel)
+                return tf.cast(batch, self.matrix.dtype)
 
-        # The batch's matrix is computed only by the first sharer of the step
-        # (the cond); the assignments stay outside the cond so they also work
-        # where Keras 3 traces metrics symbolically.
-        shape = self.matrix.shape
-        delta = tf.cond(count > added, batch_matrix, lambda: tf.zeros(shape, self.matrix.dtype))
+        # Only the first updater of the step adds its batch. With several sharers the
+        # matrix is computed in a cond, by the first one only; a lone metric computes it
+        # and masks it, which costs less than a cond inside tf.function and stays correct
+        # if a sharer is attached after this was traced. The assignments stay outside
+        # the cond so they also work where Keras 3 traces metrics symbolically.
+        first = count > added
+        if len(self._sharers.value) > 1:
+            shape = self.matrix.shape
+            delta = tf.cond(first, batch_matrix, lambda: tf.zeros(shape, self.matrix.dtype))
+        else:
+            delta = batch_matrix() * tf.cast(first, self.matrix.dtype)
         update = self.matrix.assign_add(delta)
         with tf.control_dependencies(_deps([update])):
             mark = self.batches.assign(tf.maximum(added, count))

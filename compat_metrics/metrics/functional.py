@@ -79,25 +79,31 @@ def _sparse_ids(y_true, num_classes, checks):
             tf.reduce_all(tf.equal(labels, tf.round(labels))),
             "y_true holds float labels with a fractional part, where integer class ids are expected "
             "(sparse labels are class ids 0..num_classes-1; one-hot labels need shape "
-            "(n, num_classes)). First labels:", [labels]))
+            "(n, num_classes)). First labels:", [tf.strings.as_string(labels[:8])]))
     elif not labels.dtype.is_integer:
         raise TypeError("y_true must hold numbers (class ids or one-hot rows); got dtype {}".format(labels.dtype))
+    ids = tf.cast(labels, tf.int32)
+    # Assertion data all int32 or strings: such an Assert needs no tf.cond guard, which
+    # inside tf.function costs more than the check itself.
     checks.append(_assert(
         tf.reduce_all(tf.logical_and(labels >= 0, labels < num_classes)),
         "y_true has class ids outside [0, num_classes={}). Min and max label:".format(num_classes),
-        [tf.reduce_min(labels), tf.reduce_max(labels)]))
-    return tf.cast(labels, tf.int32)
+        [tf.reduce_min(ids), tf.reduce_max(ids)]))
+    return ids
 
 
 def _one_hot_ids(y_true, num_classes, checks):
     """Class ids from one-hot rows of shape (n, C)."""
-    labels = tf.cast(y_true, tf.float32)
+    if y_true.dtype == tf.bool:
+        y_true = tf.cast(y_true, tf.float32)
+    ids = tf.cast(tf.argmax(y_true, axis=-1), tf.int32)
+    # one-hot exactly when each row equals the one-hot row of its argmax (an all-zero,
+    # soft or two-hot row does not)
     checks.append(_assert(
-        tf.reduce_all(tf.logical_or(tf.equal(labels, 0.0), tf.equal(labels, 1.0)))
-        & tf.reduce_all(tf.equal(tf.reduce_sum(labels, axis=-1), 1.0)),
+        tf.reduce_all(tf.equal(y_true, tf.one_hot(ids, num_classes, dtype=y_true.dtype))),
         "y_true of shape (n, num_classes={}) must be one-hot: each row one 1 and zeros elsewhere "
         "(for soft or smoothed labels take tf.argmax first).".format(num_classes)))
-    return tf.cast(tf.argmax(labels, axis=-1), tf.int32)
+    return ids
 
 
 def _check_batch(y_true, y_pred, sample_weight, checks):
@@ -105,9 +111,10 @@ def _check_batch(y_true, y_pred, sample_weight, checks):
     if n_true is not None and n_pred is not None and n_true != n_pred:
         raise ValueError("y_true and y_pred hold different numbers of samples: y_true.shape={}, "
                          "y_pred.shape={}".format(y_true.shape, y_pred.shape))
-    checks.append(_assert(tf.equal(tf.shape(y_true)[0], tf.shape(y_pred)[0]),
-                          "y_true and y_pred hold different numbers of samples. Shapes:",
-                          [tf.shape(y_true), tf.shape(y_pred)]))
+    if n_true is None or n_pred is None:  # known and equal: nothing to check when it runs
+        checks.append(_assert(tf.equal(tf.shape(y_true)[0], tf.shape(y_pred)[0]),
+                              "y_true and y_pred hold different numbers of samples. Shapes:",
+                              [tf.shape(y_true), tf.shape(y_pred)]))
     if sample_weight is not None:
         checks.append(_assert(tf.equal(tf.size(sample_weight), tf.shape(y_pred)[0]),
                               "sample_weight must hold one weight per sample. Shapes of sample_weight "
@@ -179,9 +186,10 @@ def prepare_inputs(y_true, y_pred, num_classes, threshold=None, multilabel=False
             raise ValueError("y_pred has {} columns but num_classes={}: expected shape (n, {})"
                              .format(pred_cols, num_classes, num_classes))
         else:
-            checks.append(_assert(tf.equal(tf.shape(y_pred)[-1], num_classes),
-                                  "y_pred must have num_classes={} columns. Shape:".format(num_classes),
-                                  [tf.shape(y_pred)]))
+            if pred_cols is None:
+                checks.append(_assert(tf.equal(tf.shape(y_pred)[-1], num_classes),
+                                      "y_pred must have num_classes={} columns. Shape:".format(num_classes),
+                                      [tf.shape(y_pred)]))
             if threshold is not None and num_classes == 2:
                 pred = tf.cast(tf.cast(y_pred[:, 1], tf.float32) > threshold, tf.int32)
             else:
