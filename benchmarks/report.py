@@ -102,7 +102,9 @@ def training_section(lines, payloads):
               "; ".join("`{}`: {}".format(FAMILY_LABEL.get(k, k), v) for k, v in FAMILY_TEXT.items()) + ".", ""]
 
 
-def streaming_section(lines, payload):
+def streaming_section(lines, payload, before=None):
+    """Section 2; ``before`` is an earlier run's payload (``streaming_tf2_before.json``), whose
+    ``compat_metrics.F1Score`` row is shown for comparison."""
     if payload is None:
         return
     lines += ["## 2. Streaming metric updates, 10 classes — {}".format(_stack(payload)), "",
@@ -134,6 +136,11 @@ def streaming_section(lines, payload):
                                                  "torchmetrics")):
         lines.append("| {} | {:.3f} | {} | {:.1e} |".format(names[name], entry["ms_per_update"]["median"],
                                                            _ratio(entry), entry["abs_error_vs_sklearn"]))
+    if before is not None:
+        entry = before["f1"]["variants"]["compat_metrics"]
+        lines.append("| before: `compat_metrics.F1Score` of {} (earlier run, same command) | {:.3f} | {} | {:.1e} |"
+                     .format(before["version_label"], entry["ms_per_update"]["median"], _ratio(entry),
+                             entry["abs_error_vs_sklearn"]))
     lines.append("")
 
 
@@ -217,7 +224,7 @@ def write(results, doc, command, total_seconds=None):
                  datetime.date.today().isoformat()), ""]
     training_section(lines, [parts["training_tf1_graph"], parts["training_tf2_function"],
                              parts["training_tf2_eager"]])
-    streaming_section(lines, parts["streaming_tf2"])
+    streaming_section(lines, parts["streaming_tf2"], _load(results, "streaming_tf2_before"))
     graph_section(lines, parts["graph_cost_tf1"])
     import_section(lines, [parts["import_tf1"], parts["import_tf2"]])
     state_section(lines, [parts["metric_state_tf1_graph"], parts["metric_state_tf2_function"]])
