@@ -44,7 +44,10 @@ def pytest_configure(config):
 
 
 def pytest_report_header(config):
-    info = _runtime().describe()
+    try:
+        info = _runtime().describe()
+    except ImportError as error:  # an env with the plugin installed but no usable TensorFlow
+        return "compat_metrics: TensorFlow/Keras cannot be imported ({}); version markers cannot be used".format(error)
     return ("compat_metrics: Python {python}, TensorFlow {tensorflow}, Keras flavour {keras_flavour} "
             "{keras_version}, {mode} mode".format(**info))
 
@@ -72,7 +75,12 @@ def pytest_collection_modifyitems(config, items):
         raise pytest.UsageError("compat_metrics markers:\n  " + "\n  ".join(problems))
 
 
+_MARKER_NAMES = [text.split("(")[0] for text in MARKERS]
+
+
 def _skip_reason(item):
+    if not any(item.get_closest_marker(name) is not None for name in _MARKER_NAMES):
+        return None  # unmarked tests do not need TensorFlow here
     rt = _runtime()
     graph = rt.in_graph_mode()
     keras2 = rt.KERAS_FLAVOUR in ("keras2", "tf_keras")
@@ -166,14 +174,21 @@ def evaluate():
 
 @pytest.fixture(autouse=True)
 def _compat_metrics_fresh_state():
-    """Fresh graph and Keras session (graph mode), seeded randomness, per test."""
-    import tensorflow as tf
-    rt = _runtime()
+    """Fresh graph and Keras session (graph mode), seeded randomness, per test.
+
+    Where TensorFlow cannot be imported (the header says why) only NumPy is seeded.
+    """
+    np.random.seed(SEED)
+    try:
+        import tensorflow as tf
+        rt = _runtime()
+    except ImportError:
+        yield
+        return
     if rt.in_graph_mode():
         tf.compat.v1.reset_default_graph()
     if rt.KERAS_FLAVOUR != "keras3" or not rt.in_graph_mode():
         rt.keras.backend.clear_session()
-    np.random.seed(SEED)
     if rt.in_graph_mode():
         tf.compat.v1.set_random_seed(SEED)
     else:

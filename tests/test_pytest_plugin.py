@@ -38,3 +38,27 @@ def test_plugin_is_registered_through_the_entry_point():
     points = [(ep.name, ep.value) for ep in dist.entry_points if ep.group == "pytest11"]
     assert points == [("compat_metrics.pytest_plugin", "compat_metrics.pytest_plugin")], points
     assert plugin_sample.plugin_entry_point() == "compat_metrics.pytest_plugin"
+
+
+def test_installed_plugin_does_not_break_a_project_without_tensorflow(pytester, monkeypatch):
+    """Unmarked tests run where TensorFlow cannot be imported; marked ones say why they cannot."""
+    args = plugin_sample.prepare(pytester, monkeypatch, graph=False)
+    pytester.makeconftest("import sys\nsys.modules['tensorflow'] = None  # import tensorflow raises ImportError\n")
+    pytester.makepyfile(test_sample='''
+import numpy as np
+import pytest
+
+
+def test_plain_test_is_seeded():
+    assert np.random.rand() == np.random.RandomState(1234).rand()
+
+
+@pytest.mark.tf2_only
+def test_marked():
+    pass
+''')
+    result = pytester.runpytest_subprocess(*args, "-p", "no:cacheprovider", timeout=TIMEOUT)
+    text = result.stdout.str()
+    assert "compat_metrics: TensorFlow/Keras cannot be imported" in text, text[-3000:]
+    result.assert_outcomes(passed=1, errors=1)
+    assert "import of tensorflow halted" in text, text[-3000:]  # the marked test names the cause
