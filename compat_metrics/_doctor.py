@@ -30,22 +30,41 @@ _PACKAGES = (
     ("libcst", ("libcst",)),
 )
 
-# Known-bad combinations of installed packages, from the pins the tox matrix
-# proves (docs/compatibility.md): (level, test, message).
-_PIN_RULES = (
-    ("error", lambda v: _major(v, "tensorflow") == 1 and _at_least(v, "protobuf", (3, 21)),
-     "TensorFlow 1.x with protobuf {protobuf}: `import tensorflow` fails (\"Descriptors cannot not be "
-     "created directly\"). Install protobuf<3.21."),
-    ("warning", lambda v: _major(v, "tensorflow") == 1 and _at_least(v, "numpy", (1, 19)),
-     "TensorFlow 1.x with NumPy {numpy}: TF 1.15 was built against NumPy < 1.19 (symbolic-tensor "
-     "conversion errors, deprecation warnings). Install numpy<1.19."),
-    ("warning", lambda v: _before(v, "tensorflow", (2, 2)) and _at_least(v, "h5py", (3, 0)),
-     "TensorFlow {tensorflow} with h5py {h5py}: loading .h5 models fails (\"'str' object has no attribute "
-     "'decode'\"). Install h5py<3."),
+# Known-bad combinations beyond the pins of the known-good table (compat_metrics._matrix),
+# which _pin_problems reads: (level, test, message).
+_RULES = (
     ("warning", lambda v: _at_least(v, "tensorflow", (2, 16)) and "tf-keras" in v
      and _minor_pair(v["tf-keras"]) != _minor_pair(v["tensorflow"]),
      "tf-keras {tf-keras} does not match TensorFlow {tensorflow}: install tf-keras of the same minor version."),
 )
+# A pin that is not met: import fails (error) or something else breaks (warning).
+_FAILS_TO_IMPORT = ("protobuf",)
+
+
+def _pin_problems(versions):
+    """The table's pins for the installed TF release that the installed packages break."""
+    from packaging.requirements import Requirement
+    from compat_metrics import _matrix
+    if "tensorflow" not in versions:
+        return []
+    release = _minor_pair(versions["tensorflow"])
+    for combo in _matrix.TABLE.values():
+        pinned = Requirement(combo.tf).specifier
+        if len(pinned) == 1 and next(iter(pinned)).operator == "==" \
+                and _minor_pair(next(iter(pinned)).version) == release:
+            break
+    else:
+        return []  # a release the table does not pin (e.g. current TF)
+    problems = []
+    for requirement, reason in combo.deps:
+        wanted = Requirement(requirement)
+        installed = versions.get(wanted.name)
+        if installed is None or not wanted.specifier or wanted.specifier.contains(installed, prereleases=True):
+            continue
+        problems.append({"level": "error" if wanted.name in _FAILS_TO_IMPORT else "warning",
+                         "message": "TensorFlow {} with {} {}: {}. Install {}.".format(
+                             versions["tensorflow"], wanted.name, installed, reason, requirement)})
+    return problems
 
 
 def _parts(text):
@@ -63,16 +82,8 @@ def _minor_pair(text):
     return _parts(text)[:2]
 
 
-def _major(versions, name):
-    return _parts(versions[name])[0] if name in versions else None
-
-
 def _at_least(versions, name, release):
     return name in versions and _parts(versions[name]) >= release
-
-
-def _before(versions, name, release):
-    return name in versions and _parts(versions[name]) < release
 
 
 def _distribution_version(name):
@@ -122,7 +133,8 @@ def diagnose(versions, environ):
     if "tf-keras" in versions and not legacy and _at_least(versions, "tensorflow", (2, 16)):
         problems.append({"level": "info", "message": "tf-keras is installed but TF_USE_LEGACY_KERAS is not set: "
                                                        "Keras 3 is used. Set TF_USE_LEGACY_KERAS=1 for Keras 2."})
-    for level, test, message in _PIN_RULES:
+    problems += _pin_problems(versions)
+    for level, test, message in _RULES:
         try:
             hit = test(versions)
         except (KeyError, ValueError, IndexError):

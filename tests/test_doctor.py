@@ -52,10 +52,18 @@ def test_legacy_keras_without_tf_keras_is_an_error():
 def test_tf115_pins():
     problems = _levels(_doctor.diagnose(
         {"tensorflow": "1.15.0", "numpy": "1.21.6", "protobuf": "4.24.0", "h5py": "3.1.0", "libcst": "1.0"}, {}))
-    assert [level for level, _ in problems] == ["error", "warning", "warning"]
-    assert "protobuf 4.24.0" in problems[0][1] and "NumPy 1.21.6" in problems[1][1] and "h5py 3.1.0" in problems[2][1]
+    assert sorted(problems) == [("error", "TensorFlow 1.15.0 with protobuf 4.24.0"),
+                                ("warning", "TensorFlow 1.15.0 with h5py 3.1.0"),
+                                ("warning", "TensorFlow 1.15.0 with numpy 1.21.6")], problems
     assert _doctor.diagnose({"tensorflow": "1.15.0", "numpy": "1.18.5", "protobuf": "3.20.3", "h5py": "2.10.0",
                              "libcst": "1.0"}, {}) == []
+
+
+def test_pins_of_other_pinned_releases():
+    # TF 2.2 needs protobuf<3.21 too; TF 2.15 and current TF pin nothing.
+    assert _levels(_doctor.diagnose({"tensorflow": "2.2.3", "protobuf": "3.21.1", "libcst": "1"}, {})) == [
+        ("error", "TensorFlow 2.2.3 with protobuf 3.21.1")]
+    assert _doctor.diagnose({"tensorflow": "2.15.1", "protobuf": "4.25.0", "h5py": "3.10.0", "libcst": "1"}, {}) == []
 
 
 def test_mismatched_tf_keras_and_missing_tensorflow():
