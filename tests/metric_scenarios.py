@@ -86,6 +86,12 @@ def sklearn_supports_nan_zero_division():
         return False
 
 
+def sklearn_weighted_mean_without_support():
+    """Whether this scikit-learn averages 'weighted' scores plainly when no class has support (>= 1.3)."""
+    import sklearn
+    return tuple(int(part) for part in sklearn.__version__.split(".")[:2]) >= (1, 3)
+
+
 def huber(y_true, y_pred, threshold):
     """NumPy Huber loss per element (the seed's HuberMetric)."""
     error = np.abs(np.asarray(y_true, float) - np.asarray(y_pred, float))

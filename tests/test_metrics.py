@@ -90,6 +90,37 @@ def test_zero_division_nan_matches_sklearn():
         np.testing.assert_allclose(value(metric.result()), expected, rtol=1e-6)
 
 
+@pytest.mark.parametrize("zero_division", [0.0, 1.0])
+def test_weighted_average_with_no_true_samples_matches_sklearn(zero_division):
+    if not sc.sklearn_weighted_mean_without_support():
+        pytest.skip("this scikit-learn (< 1.3) special-cases a weighted average without support")
+    y = np.zeros((3, 3), "float32")  # no label is ever true: every support is 0
+    p = np.array([[.9, .1, .1], [.1, .1, .1], [.1, .8, .1]], "float32")
+    for score in sorted(sc.SCORES):
+        metric = make_score(score, 3, average="weighted", zero_division=zero_division, threshold=0.5,
+                            multilabel=True)
+        metric.update_state(y, p)
+        expected = sc.sklearn_score(score, y.astype(int), (p > 0.5).astype(int), 3, "weighted",
+                                    zero_division=zero_division, multilabel=True)
+        np.testing.assert_allclose(value(metric.result()), expected, rtol=1e-6, err_msg=score)
+
+
+def test_functional_api_matches_sklearn():
+    F = cmm.functional
+    ids, probs = sc.make_data(12, 31, 4)
+    w = np.random.RandomState(13).uniform(0.1, 2.0, size=31).astype("float32")
+    matrix = F.batch_confusion_matrix(ids.reshape(-1, 1), probs, 4, sample_weight=w)
+    predicted = probs.argmax(1)
+    np.testing.assert_allclose(value(matrix), sc.sklearn_confusion_matrix(ids, predicted, 4, w), rtol=1e-5)
+    for score, function in (("precision", F.precision), ("recall", F.recall), ("f1", F.fbeta_score)):
+        for average in sc.AVERAGES:
+            np.testing.assert_allclose(value(function(matrix, average=average)),
+                                       sc.sklearn_score(score, ids, predicted, 4, average, sample_weight=w),
+                                       rtol=1e-5, atol=1e-6, err_msg="{} {}".format(score, average))
+    np.testing.assert_allclose(value(F.fbeta_score(matrix, beta=2.0, average="macro")),
+                               sc.sklearn_score("f2", ids, predicted, 4, "macro", sample_weight=w), rtol=1e-5)
+
+
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 10 ** 6), n=st.integers(1, 60), num_classes=st.integers(2, 5),
        cuts=st.lists(st.integers(0, 60), max_size=5), weighted=st.booleans(),
@@ -229,6 +260,45 @@ def test_mismatched_batch_sizes():
     with pytest.raises(tf.errors.InvalidArgumentError, match="different numbers of samples"):
         update(tf.constant([0, 1]), tf.eye(3))
     assert value(metric.confusion_matrix.result()).sum() == 0
+
+
+def test_threshold_is_refused_where_argmax_decides():
+    with pytest.raises(ValueError, match="threshold applies to binary"):
+        cmm.F1Score(3, threshold=0.5)
+    with pytest.raises(ValueError, match="threshold applies to binary"):
+        cmm.Precision(3, threshold=0.5, confusion_matrix=cmm.ConfusionMatrix(3))
+    assert cmm.F1Score(3, threshold=0.5, multilabel=True).threshold == 0.5
+
+
+def test_sample_weight_of_the_wrong_size():
+    metric = cmm.Recall(3)
+    with pytest.raises(ValueError, match="one weight per sample"):
+        metric.update_state(np.array([0, 1, 2]), np.eye(3, dtype="float32"), sample_weight=np.ones(2, "float32"))
+    update = tf.function(lambda y, p, w: [metric.update_state(y, p, sample_weight=w)] and None,
+                         input_signature=[tf.TensorSpec([None], tf.int32), tf.TensorSpec([None, 3], tf.float32),
+                                          tf.TensorSpec([None], tf.float32)])
+    with pytest.raises(tf.errors.InvalidArgumentError, match="one weight per sample"):
+        update(tf.constant([0, 1, 2]), tf.eye(3), tf.ones(2))
+    assert value(metric.confusion_matrix.result()).sum() == 0
+
+
+def test_multilabel_shapes_are_checked():
+    metric = cmm.F1Score(3, average="macro", multilabel=True)
+    with pytest.raises(ValueError, match="multilabel y_true and y_pred must have shape"):
+        metric.update_state(np.array([1.0, 0.0, 1.0], "float32"), np.ones((3, 3), "float32"))
+    update = tf.function(lambda y, p: [metric.update_state(y, p)] and None,
+                         input_signature=[tf.TensorSpec([None, None], tf.float32),
+                                          tf.TensorSpec([None, None], tf.float32)])
+    y = (np.random.RandomState(14).rand(6, 3) > 0.5).astype("float32")
+    p = np.random.RandomState(15).rand(6, 3).astype("float32")
+    update(tf.constant(y), tf.constant(p))
+    before = value(metric.confusion_matrix.result())
+    for y_bad, p_bad, name in ((y[:, :1], p, "y_true"), (y, p[:, :2], "y_pred")):
+        with pytest.raises(tf.errors.InvalidArgumentError, match="multilabel {} must have num_classes=3".format(name)):
+            update(tf.constant(y_bad), tf.constant(p_bad))
+    np.testing.assert_array_equal(value(metric.confusion_matrix.result()), before)
+    np.testing.assert_allclose(value(metric.result()), sc.sklearn_score("f1", y.astype(int), (p > 0.5).astype(int),
+                                                                        3, "macro", multilabel=True), rtol=1e-5)
 
 
 def test_wrong_number_of_columns():

@@ -91,7 +91,8 @@ class ConfusionMatrix(_SharedMixin, Metric):
 
     Args:
         num_classes: number of classes, >= 2.
-        threshold: score threshold for binary or multilabel predictions.
+        threshold: score threshold for binary (``num_classes=2``) or
+            multilabel predictions; ``ValueError`` otherwise.
         multilabel: each class is an independent yes/no label.
         class_names: optional names, used by plots and per-class metric names.
         name: metric name.
@@ -108,7 +109,7 @@ class ConfusionMatrix(_SharedMixin, Metric):
                  name="confusion_matrix", dtype=None):
         super(ConfusionMatrix, self).__init__(name=name, dtype=dtype)
         self.num_classes = F.check_num_classes(num_classes)
-        self.threshold = None if threshold is None else float(threshold)
+        self.threshold = _check_threshold(threshold, num_classes, multilabel)
         self.multilabel = bool(multilabel)
         self.class_names = _check_class_names(class_names, num_classes)
         shape = (num_classes, 2, 2) if multilabel else (num_classes, num_classes)
@@ -183,6 +184,16 @@ class ConfusionMatrix(_SharedMixin, Metric):
         return config
 
 
+def _check_threshold(threshold, num_classes, multilabel):
+    if threshold is None:
+        return None
+    if not multilabel and num_classes != 2:
+        raise ValueError("threshold applies to binary (num_classes=2) or multilabel=True predictions; with "
+                         "num_classes={} the predicted class is the argmax. Received: threshold={!r} (for one "
+                         "yes/no decision per class pass multilabel=True)".format(num_classes, threshold))
+    return float(threshold)
+
+
 def _check_class_names(class_names, num_classes):
     if class_names is None:
         return None
@@ -224,7 +235,7 @@ class _Score(_SharedMixin, Metric):
             if not isinstance(confusion_matrix, ConfusionMatrix):
                 raise TypeError("confusion_matrix must be a compat_metrics ConfusionMatrix; got {!r}"
                                 .format(confusion_matrix))
-            given = (num_classes, None if threshold is None else float(threshold), bool(multilabel))
+            given = (num_classes, _check_threshold(threshold, num_classes, multilabel), bool(multilabel))
             shared = (confusion_matrix.num_classes, confusion_matrix.threshold, confusion_matrix.multilabel)
             if given != shared:
                 raise ValueError("{} shares confusion matrix {!r} but its (num_classes, threshold, multilabel) "
@@ -318,8 +329,9 @@ _DOC_ARGS = """
         average: ``None`` (one value per class), ``"micro"``, ``"macro"``,
             ``"weighted"`` or ``"binary"`` (class 1 of two), as scikit-learn
             with ``labels=range(num_classes)``.
-        threshold: score threshold for binary or multilabel predictions
-            (single-column binary predictions default to 0.5).
+        threshold: score threshold for binary (``num_classes=2``) or
+            multilabel predictions (single-column binary predictions default
+            to 0.5); ``ValueError`` otherwise.
         zero_division: value when a denominator is 0: 0.0, 1.0 or NaN.
         multilabel: each class is an independent yes/no label.
         class_names: names used by :meth:`per_class_metrics` and plots.

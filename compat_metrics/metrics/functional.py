@@ -10,7 +10,8 @@ Everything here takes tensors and returns tensors, works eagerly, inside
   gives ``zero_division`` (0.0, 1.0 or NaN).
 - ``average=None``: one value per class; ``"micro"``: from tp, fp, fn summed
   over classes; ``"macro"``: mean over classes (NaNs ignored); ``"weighted"``:
-  mean weighted by support (the weighted count of true samples per class);
+  mean weighted by support (the weighted count of true samples per class;
+  the plain mean when no class has support, as scikit-learn >= 1.3);
   ``"binary"``: the value of class 1 (two classes only).
 
 State layouts:
@@ -116,9 +117,15 @@ def _check_batch(y_true, y_pred, sample_weight, checks):
                               "y_true and y_pred hold different numbers of samples. Shapes:",
                               [tf.shape(y_true), tf.shape(y_pred)]))
     if sample_weight is not None:
-        checks.append(_assert(tf.equal(tf.size(sample_weight), tf.shape(y_pred)[0]),
-                              "sample_weight must hold one weight per sample. Shapes of sample_weight "
-                              "and y_pred:", [tf.shape(sample_weight), tf.shape(y_pred)]))
+        size = sample_weight.shape.num_elements()
+        if size is not None and n_pred is not None:
+            if size != n_pred:
+                raise ValueError("sample_weight must hold one weight per sample: sample_weight.shape={}, "
+                                 "y_pred.shape={}".format(sample_weight.shape, y_pred.shape))
+        else:
+            checks.append(_assert(tf.equal(tf.size(sample_weight), tf.shape(y_pred)[0]),
+                                  "sample_weight must hold one weight per sample. Shapes of sample_weight "
+                                  "and y_pred:", [tf.shape(sample_weight), tf.shape(y_pred)]))
     finite = tf.logical_not(tf.reduce_any(tf.math.is_nan(tf.cast(y_pred, tf.float32))))
     checks.append(_assert(finite, "y_pred contains NaN: the model produced NaN predictions "
                                   "(diverged training or NaN inputs)."))
@@ -164,17 +171,21 @@ def prepare_inputs(y_true, y_pred, num_classes, threshold=None, multilabel=False
     if multilabel:
         if threshold is None:
             threshold = 0.5
-        if pred_cols not in (None, num_classes) or _static_dim(y_true, -1) not in (None, num_classes):
+        true_cols = _static_dim(y_true, -1) if y_true.shape.ndims == 2 else None
+        if y_true.shape.ndims not in (None, 2) or pred_cols not in (None, num_classes) or \
+                true_cols not in (None, num_classes):
             raise ValueError("multilabel y_true and y_pred must have shape (n, num_classes={}); got {} and {}"
                              .format(num_classes, y_true.shape, y_pred.shape))
         truth = tf.cast(y_true, tf.float32)
         checks.append(_assert(tf.reduce_all(tf.logical_or(tf.equal(truth, 0.0), tf.equal(truth, 1.0))),
                               "multilabel y_true must hold 0/1 indicators."))
-        checks.append(_assert(tf.equal(tf.shape(y_pred)[-1], num_classes),
-                              "multilabel y_pred must have num_classes={} columns. Shape:".format(num_classes),
-                              [tf.shape(y_pred)]))
+        for name, tensor, cols in (("y_true", y_true, true_cols), ("y_pred", y_pred, pred_cols)):
+            if cols is None:  # a static width was checked above
+                checks.append(_assert(tf.equal(tf.shape(tensor)[-1], num_classes),
+                                      "multilabel {} must have num_classes={} columns. Shape:".format(
+                                          name, num_classes), [tf.shape(tensor)]))
         pred = tf.cast(tf.cast(y_pred, tf.float32) > threshold, tf.float32)
-        true = tf.reshape(truth, tf.shape(pred))
+        true = truth
     else:
         if pred_cols == 1:
             if num_classes != 2:
@@ -284,13 +295,15 @@ def _average(values, average, support):
         return values[1]
     valid = tf.logical_not(tf.math.is_nan(values))
     clean = tf.where(valid, values, tf.zeros_like(values))
-    weights = tf.cast(valid, values.dtype) if average == "macro" else tf.where(valid, support,
-                                                                               tf.zeros_like(support))
-    total = tf.reduce_sum(weights)
+    count = tf.reduce_sum(tf.cast(valid, values.dtype))
     nan = tf.constant(float("nan"), values.dtype)
-    return tf.where(total > 0, tf.reduce_sum(clean * weights) / tf.where(total > 0, total, 1.0),
-                    nan if average == "macro" else tf.where(tf.reduce_any(valid), tf.constant(0.0, values.dtype),
-                                                            nan))
+    mean = tf.where(count > 0, tf.reduce_sum(clean) / tf.where(count > 0, count, 1.0), nan)
+    if average == "macro":
+        return mean
+    # weighted; with no support at all (no true samples) scikit-learn takes the plain mean
+    weights = tf.where(valid, support, tf.zeros_like(support))
+    total = tf.reduce_sum(weights)
+    return tf.where(total > 0, tf.reduce_sum(clean * weights) / tf.where(total > 0, total, 1.0), mean)
 
 
 def precision_recall_fbeta(matrix, beta=1.0, average=None, zero_division=0.0):
