@@ -79,16 +79,15 @@ def classification_demo(epochs, out_dir):
     history = model.fit(x, labels, batch_size=64, epochs=epochs, validation_split=0.25, verbose=0)
     last = {key: round(float(values[-1]), 3) for key, values in sorted(history.history.items())}
     print("per-class F1 in History:", last)
+    from compat_metrics import plot
+    os.makedirs(out_dir, exist_ok=True)
     try:
-        from compat_metrics import plot
+        curves = plot.plot_per_class(history, "f1", os.path.join(out_dir, "f1_per_class.png"))
+        heatmap = plot.plot_confusion_matrix(matrix, os.path.join(out_dir, "confusion_matrix.png"))
     except ImportError as error:  # matplotlib is the optional "plot" extra
         print("plots skipped:", error)
         return
-    os.makedirs(out_dir, exist_ok=True)
-    curves = plot.plot_per_class(history, "f1", os.path.join(out_dir, "f1_per_class.png"))
-    heatmap = plot.plot_confusion_matrix(matrix, os.path.join(out_dir, "confusion_matrix.png"))
-    print("wrote", curves or os.path.join(out_dir, "f1_per_class.png"), "and",
-          heatmap or os.path.join(out_dir, "confusion_matrix.png"))
+    print("wrote", curves, "and", heatmap)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,17 @@ def _figure(size):
     return figure
 
 
+def _numpy(value):
+    """``value`` itself, or a tensor's value (in TF1 graph mode from the Keras session)."""
+    if isinstance(value, (np.ndarray, list, tuple)):
+        return value
+    import tensorflow as tf
+    from . import runtime
+    if runtime.in_graph_mode() and (tf.is_tensor(value) or isinstance(value, tf.Variable)):
+        return runtime.keras.backend.batch_get_value([value])[0]
+    return value
+
+
 def _history_dict(history):
     return getattr(history, "history", history)
 
@@ -66,11 +77,9 @@ def plot_per_class(history, metric, path, title=None):
                          "metric.per_class_metrics() to log them.".format(metric, sorted(logs)))
     figure = _figure((7, 4.5))
     axes = figure.add_subplot(1, 1, 1)
-    colours = [None] * len(keys)
-    for index, (label, (train_key, val_key)) in enumerate(sorted(keys.items())):
+    for label, (train_key, val_key) in sorted(keys.items()):
         epochs = np.arange(1, len(logs[train_key]) + 1)
         line, = axes.plot(epochs, logs[train_key], marker="o", label="{} train".format(label))
-        colours[index] = line.get_color()
         if val_key:
             axes.plot(epochs, logs[val_key], linestyle="--", marker="x", color=line.get_color(),
                       label="{} val".format(label))
@@ -86,7 +95,8 @@ def plot_confusion_matrix(matrix, path, class_names=None, normalize=False, title
     """Draw a confusion matrix as a heatmap (rows true, columns predicted); write a PNG.
 
     Args:
-        matrix: a ``(C, C)`` array or tensor, or a :class:`ConfusionMatrix`.
+        matrix: a ``(C, C)`` array or tensor, or a :class:`ConfusionMatrix`
+            (in TF1 graph mode tensors are read in the Keras session).
         path: PNG file to write.
         class_names: tick labels; default the metric's ``class_names`` or indices.
         normalize: divide each row by its total (recall per class on the diagonal).
@@ -98,7 +108,7 @@ def plot_confusion_matrix(matrix, path, class_names=None, normalize=False, title
     if hasattr(matrix, "result") and hasattr(matrix, "num_classes"):
         class_names = class_names or getattr(matrix, "class_names", None)
         matrix = matrix.result()
-    values = np.asarray(matrix, dtype=float)
+    values = np.asarray(_numpy(matrix), dtype=float)
     if values.ndim != 2 or values.shape[0] != values.shape[1]:
         raise ValueError("plot_confusion_matrix needs a square (C, C) matrix; got shape {}".format(values.shape))
     if normalize:

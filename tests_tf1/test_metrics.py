@@ -116,3 +116,17 @@ def test_reset_states_is_what_tf1_keras_calls(graph_session):
     assert graph_session.run(metric.result()) == 1.0
     metric.reset_states()
     assert graph_session.run(metric.result()) == 0.0
+
+
+def test_confusion_matrix_plot_reads_the_keras_session(tmp_path, graph_session):
+    pytest.importorskip("matplotlib", reason="matplotlib is the optional 'plot' extra")
+    import matplotlib.image
+    from compat_metrics import plot
+    tf.compat.v1.keras.backend.set_session(graph_session)
+    cm = cmm.ConfusionMatrix(2, class_names=["cat", "dog"])
+    update = cm.update_state(tf.constant([0, 1, 1, 0]), tf.constant([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7]]))
+    graph_session.run(tf.compat.v1.variables_initializer(cm.variables))
+    graph_session.run(update)
+    path = plot.plot_confusion_matrix(cm, str(tmp_path / "cm.png"))
+    image = matplotlib.image.imread(path)
+    assert image.ndim == 3 and image.shape[0] > 100 and image.std() > 0
