@@ -131,6 +131,17 @@ def test_positional_metrics_in_compile_become_keywords():
     assert new == "model.compile(optimizer=opt, loss=[loss], metrics=[m1, m2])\n"
 
 
+def test_compile_of_other_modules_is_not_a_keras_compile():
+    source = """
+        import re
+        import py_compile
+        pattern = re.compile(r"x", re.I)
+        py_compile.compile("a.py", "a.pyc", "a.py")
+    """
+    new, findings = migrate(source)
+    assert findings == [] and new == textwrap.dedent(source)
+
+
 # --- CM003: TF1 names ---------------------------------------------------------------------------
 
 def test_tf1_names_are_renamed_through_the_imports():
@@ -159,6 +170,23 @@ def test_other_modules_named_tf_and_compat_v1_names_are_not_touched():
     """
     new, findings = migrate(source)
     assert findings == [] and new == textwrap.dedent(source)
+
+
+def test_compat_v1_names_are_not_renamed_again():
+    source = """
+        import tensorflow as tf
+        s = tf.compat.v1.keras.backend.get_session()
+        v = tf.compat.v1.get_variable('v', ())
+    """
+    new, findings = migrate(source)
+    assert findings == [] and new == textwrap.dedent(source)
+    new, findings = migrate("import tensorflow as tf\ns = tf.keras.backend.get_session()\n")
+    assert rules(findings) == ["CM003"] and "s = tf.compat.v1.keras.backend.get_session()" in new
+
+
+def test_added_import_goes_after_the_module_docstring():
+    new, findings = migrate('"""Train the model."""\nsess = tensorflow.Session()\nimport tensorflow\n')
+    assert new.startswith('"""Train the model."""\nimport compat_metrics\n'), new
 
 
 # --- CM004: Keras 2 metric subclasses -----------------------------------------------------------
@@ -276,6 +304,20 @@ def test_tfa_f1_becomes_compat_f1_and_the_import_goes():
     assert 'compat_metrics.F1Score(3, average="macro", name="f1")' in new
     assert "compat_metrics.FBetaScore(num_classes=3, average=None, beta=2.0, threshold=0.5, multilabel=True)" in new
     assert "tensorflow_addons" not in new
+
+
+def test_tfa_from_imports_go_when_unused():
+    new, findings = migrate("""
+        # metrics from addons
+        from tensorflow_addons.metrics import F1Score
+        from tensorflow_addons.metrics import CohenKappa, FBetaScore
+        f1 = F1Score(3)
+        kappa = CohenKappa(num_classes=3)
+    """)
+    assert rules(findings) == ["CM008", "CM008"]
+    assert "from tensorflow_addons.metrics import F1Score\n" not in new
+    assert "from tensorflow_addons.metrics import CohenKappa, FBetaScore\n" in new  # CohenKappa is still used
+    assert "# metrics from addons\n" in new and "f1 = compat_metrics.F1Score(3)" in new
 
 
 def test_tfa_metric_without_equivalent_is_reported_and_keeps_its_import():

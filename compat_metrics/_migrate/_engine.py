@@ -10,7 +10,7 @@ matches no rule.
 import collections
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider, QualifiedNameProvider
+from libcst.metadata import MetadataWrapper, PositionProvider, QualifiedNameProvider, QualifiedNameSource
 
 __all__ = ["RULES", "Finding", "MigrateError", "migrate_source"]
 
@@ -34,19 +34,21 @@ RULES = collections.OrderedDict([
                "compat_metrics.Metric, which accepts both.")),
     ("CM005", ("train-step-compiled",
                "`self.compiled_loss(...)` / `self.compiled_metrics.update_state(...)` in train_step/test_step: "
-               "no train_step before TF 2.2, deprecated shims on Keras 3.")),
+               "no train_step before TF 2.2, deprecated shims on Keras 3. Reported only: the message points at "
+               "`return compat_metrics.train_step(self, data)`.")),
     ("CM006", ("layer-add-metric",
-               "`self.add_metric(...)` in a layer: removed in Keras 3.")),
+               "`self.add_metric(...)` in a layer: removed in Keras 3. A named mean is replaced by "
+               "compat_metrics.add_metric(self, ...); other aggregations are reported only.")),
     ("CM007", ("input-loss",
                "A loss constructed with the model's symbolic inputs (`loss=LocLoss(inputs, ...)`): fails on "
                "TF >= 2.2 and Keras 3, and the model cannot be loaded. Replaced by compat_metrics.InputLoss "
                "(call(self, inputs, y_true, y_pred)) compiled with compat_metrics.compile.")),
-    ("CM009", ("compile-positional",
-               "compile() with metrics as the third positional argument: Keras 3's third parameter is "
-               "loss_weights. The arguments are given by keyword, in Keras 2's order.")),
     ("CM008", ("tfa-metric",
                "tensorflow_addons metrics (end of life, no wheels for current TF). F1Score and FBetaScore are "
                "replaced by compat_metrics.F1Score / FBetaScore.")),
+    ("CM009", ("compile-positional",
+               "compile() with metrics as the third positional argument: Keras 3's third parameter is "
+               "loss_weights. The arguments are given by keyword, in Keras 2's order.")),
 ])
 
 Finding = collections.namedtuple("Finding", "line column rule message fixed")
@@ -153,14 +155,25 @@ class _Names(object):
     def __init__(self, wrapper):
         self._names = wrapper.resolve(QualifiedNameProvider)
 
-    def of(self, node):
+    def _qualified(self, node):
         found = self._names.get(node, ())
         if callable(found):  # LibCST >= 1.1 resolves qualified names lazily
             found = found()
-        return {_canonical(q.name) for q in found}
+        return found
+
+    def of(self, node):
+        return {_canonical(q.name) for q in self._qualified(node)}
 
     def is_(self, node, names):
         return bool(self.of(node) & set(names))
+
+    def raw(self, node):
+        """The qualified names as the file spells them (not canonicalized)."""
+        return {q.name for q in self._qualified(node)}
+
+    def imported(self, node):
+        """Canonical names of ``node`` when an import binds it (``re``, ``py_compile``), else an empty set."""
+        return {_canonical(q.name) for q in self._qualified(node) if q.source == QualifiedNameSource.IMPORT}
 
 
 class _Analysis(cst.CSTVisitor):
@@ -184,6 +197,11 @@ class _Analysis(cst.CSTVisitor):
                 self.tf_alias = self.tf_alias or bound
             if dotted == "tensorflow_addons":
                 self.tfa_aliases.add(bound)
+
+    def visit_ImportFrom(self, node):
+        if _is_tfa_from_import(node):
+            for alias in node.names:
+                self.tfa_aliases.add(alias.asname.name.value if alias.asname else _code(alias.name))
 
     def visit_ClassDef(self, node):
         for base in node.bases:
@@ -499,8 +517,8 @@ class _Transformer(cst.CSTTransformer):
                 self.report(original, "CM001", "metric reading `{}.{}` -> `{}`".format(instance, attr, text), True)
                 return cst.parse_expression(text)
         # CM002 / CM007: compile
-        if isinstance(func, cst.Attribute) and func.attr.value == "compile" and not self.names.of(func.value) & {
-                "compat_metrics"} and _code(func.value) != "compat_metrics":
+        if (isinstance(func, cst.Attribute) and func.attr.value == "compile" and not self._other_module(func.value)
+                and not self.names.of(func.value) & {"compat_metrics"} and _code(func.value) != "compat_metrics"):
             flag = any(a.keyword is not None and a.keyword.value == "experimental_run_tf_function" for a in original.args)
             input_loss = any(self._is_input_loss_call(a, i) for i, a in enumerate(original.args))
             positional = sum(1 for a in original.args if a.keyword is None and a.star == "")
@@ -518,6 +536,11 @@ class _Transformer(cst.CSTTransformer):
                                              if len(args) > 1 else cst.MaybeSentinel.DEFAULT)
                 return updated.with_changes(func=self.compat("compile"), args=args)
         return updated
+
+    def _other_module(self, node):
+        """Whether an import binds ``node`` to something that is not Keras (``re.compile``, ``py_compile.compile``)."""
+        imported = self.names.imported(node)
+        return bool(imported) and not any(q == "keras" or q.startswith("keras.") for q in imported)
 
     def _is_input_loss_call(self, arg, index):
         if not ((arg.keyword is not None and arg.keyword.value == "loss") or (arg.keyword is None and index == 1)):
@@ -568,6 +591,9 @@ class _Transformer(cst.CSTTransformer):
         for q in self.names.of(original):
             if q in _TF1_RENAMES:
                 text, compat = _TF1_RENAMES[q]
+                if text.startswith("{tf}.compat.v1.") and any(
+                        r.startswith("tensorflow.compat.v1.") for r in self.names.raw(original)):
+                    continue  # already the tf.compat.v1 name
                 if "{tf}" in text:
                     text = text.format(tf=self.tf())
                 if compat:
@@ -618,6 +644,12 @@ def _walk(node):
 
 def _call_func(node):
     return node.func if isinstance(node, cst.Call) else node
+
+
+def _is_tfa_from_import(node):
+    """Whether ``node`` is ``from tensorflow_addons[...] import names`` (not ``*``)."""
+    return (isinstance(node, cst.ImportFrom) and not node.relative and node.module is not None
+            and _code(node.module).split(".")[0] == "tensorflow_addons" and not isinstance(node.names, cst.ImportStar))
 
 
 def _is_docstring(stmt):
@@ -680,19 +712,15 @@ class _Imports(cst.CSTTransformer):
     def leave_Module(self, original, updated):
         body = list(updated.body)
         if self.drop_aliases:
-            kept = []
-            for stmt in body:
-                if (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1
-                        and isinstance(stmt.body[0], cst.Import) and all(
-                            (a.asname.name.value if a.asname else _code(a.name)) in self.drop_aliases
-                            for a in stmt.body[0].names)):
-                    continue
-                kept.append(stmt)
-            body = kept
+            body = _drop_statements(body, lambda stmt: (
+                isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1
+                and (isinstance(stmt.body[0], cst.Import) or _is_tfa_from_import(stmt.body[0])) and all(
+                    (a.asname.name.value if a.asname else _code(a.name)) in self.drop_aliases
+                    for a in stmt.body[0].names)))
         missing = [line for line in self.add if not any(
             isinstance(s, cst.SimpleStatementLine) and _code(s).strip() == line for s in body)]
         if missing:
-            last_import = -1
+            last_import = 0 if body and _is_docstring(body[0]) else -1
             for index, stmt in enumerate(body):
                 if isinstance(stmt, cst.SimpleStatementLine) and isinstance(stmt.body[0], (cst.Import, cst.ImportFrom)):
                     last_import = index
@@ -709,6 +737,13 @@ class _Uses(cst.CSTVisitor):
         self.names, self.used = names, set()
 
     def visit_Import(self, node):
+        return False
+
+    def visit_ImportFrom(self, node):
+        return False
+
+    def visit_Attribute(self, node):
+        node.value.visit(self)  # `x.F1Score` does not use a name F1Score
         return False
 
     def visit_Name(self, node):

@@ -43,12 +43,7 @@ def _helpers():
     """Names some rules rewrite to, when this compat_metrics exports them."""
     import compat_metrics
     exported = set(getattr(compat_metrics, "__all__", ()))
-    helpers = {}
-    for key, candidates in (("train_step", ("train_step",)), ("add_metric", ("add_metric",))):
-        for name in candidates:
-            if name in exported:
-                helpers[key] = name
-    return helpers
+    return {name: name for name in ("train_step", "add_metric") if name in exported}
 
 
 def migrate_paths(paths, write=False, helpers=None):
