@@ -86,6 +86,23 @@ def test_discarded_assign_in_loss_is_tracked():
     assert 'value = self.track("part", value)' in new
 
 
+def test_several_components_are_declared_in_order():
+    new, findings = migrate("""
+        import tensorflow as tf
+        class L(tf.keras.losses.Loss):
+            def __init__(self):
+                super().__init__()
+                self.ce = tf.Variable(0.0)
+                self.reg = tf.Variable(0.0)
+            def call(self, y_true, y_pred):
+                ce, reg = tf.reduce_mean(y_pred), tf.reduce_mean(y_true)
+                return ce + reg + 0 * self.ce.assign(ce) + 0 * self.reg.assign(reg)
+    """)
+    assert rules(findings) == ["CM001", "CM001"]
+    assert 'components = ("ce", "reg")\n' in new
+    assert 'return ce + reg + 0 * self.track("ce", ce) + 0 * self.track("reg", reg)' in new
+
+
 def test_assign_outside_losses_and_assign_of_unknown_variables_are_not_rewritten():
     source = """
         import tensorflow as tf

@@ -353,8 +353,8 @@ class _Transformer(cst.CSTTransformer):
         if components != plan.components:
             return updated  # reported at the assign; not rewritten
         updated = self._replace_base(updated, self._base_map(original, updated), "ComponentLoss")
-        declaration = cst.parse_statement("components = ({})\n".format(
-            "".join('"{}", '.format(c) for c in components).rstrip(" ")))
+        declaration = cst.parse_statement("components = ({}{})\n".format(
+            ", ".join('"{}"'.format(c) for c in components), "," if len(components) == 1 else ""))
         body = []
         inserted = False
         for stmt in updated.body.body:
