@@ -217,6 +217,13 @@ def test_sharing_requires_matching_settings():
         cmm.F1Score(4, confusion_matrix=cm)
 
 
+def test_numpy_integer_num_classes():
+    metric = cmm.F1Score(np.int64(3), average="macro")
+    assert type(metric.num_classes) is int and json.dumps(metric.get_config())
+    with pytest.raises(ValueError, match="Received: num_classes=2.0"):
+        cmm.F1Score(2.0)
+
+
 @pytest.mark.parametrize("bad", [{"average": "samples"}, {"zero_division": 0.5}, {"beta": 0.0}])
 def test_invalid_arguments_say_what_was_received(bad):
     with pytest.raises(ValueError, match="Received"):
@@ -402,6 +409,29 @@ def test_add_weight_call_forms():
     assert tuple(huber.total.shape) == ()
     metric.update_state(None, np.array([1.0, 2.0], "float32"))
     assert float(metric.result()) == pytest.approx(4.5)
+
+
+class PositionalWeights(cmm.Metric):
+    """Every positional argument of Keras 2's and Keras 3's ``Metric.add_weight``."""
+
+    def __init__(self, name="positional_weights"):
+        super().__init__(name=name)
+        self.k2 = self.add_weight("k2", (2,), tf.VariableAggregation.SUM, tf.VariableSynchronization.ON_READ,
+                                  "ones", "float32")
+        self.k3 = self.add_weight((3,), "ones", "float32", "k3")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        pass
+
+    def result(self):
+        return tf.reduce_sum(self.k2) + tf.reduce_sum(self.k3)
+
+
+def test_add_weight_positional_orders_of_both_kerases():
+    metric = PositionalWeights()
+    assert tuple(metric.k2.shape) == (2,) and tuple(metric.k3.shape) == (3,)
+    assert sorted(v.name.split("/")[-1].split(":")[0] for v in metric.variables) == ["k2", "k3"]
+    assert float(metric.result()) == 5.0
 
 
 def test_config_roundtrip_without_custom_objects():

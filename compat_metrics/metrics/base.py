@@ -114,7 +114,10 @@ class Metric(impl.Metric):
         """Create a state variable; Keras 2 and Keras 3 call forms both work.
 
         ``add_weight("total")``, ``add_weight(name="total", shape=(3,))`` and
-        ``add_weight((3,), "zeros", name="total")`` are all accepted.
+        ``add_weight((3,), "zeros", name="total")`` are all accepted; positional
+        arguments follow ``Metric.add_weight`` of Keras 2 (name, shape,
+        aggregation, synchronization, initializer, dtype) when the first is a
+        string, else of Keras 3 (shape, initializer, dtype, name).
 
         Args:
             name: variable name (first positional argument if a string).
@@ -130,10 +133,10 @@ class Metric(impl.Metric):
         if self._compat_adding_weight:  # the backend calling Keras 2's own add_weight
             return super(Metric, self).add_weight(*args, **kwargs)
         args = list(args)
-        if args and isinstance(args[0], str):  # Keras 2 order: name, shape, dtype, initializer
-            names = ("name", "shape", "dtype", "initializer")
-        else:  # Keras 3 order: shape, initializer, dtype, aggregation, name
-            names = ("shape", "initializer", "dtype", "aggregation", "name")
+        if args and isinstance(args[0], str):  # Keras 2 Metric.add_weight order
+            names = ("name", "shape", "aggregation", "synchronization", "initializer", "dtype")
+        else:  # Keras 3 Metric.add_weight order
+            names = ("shape", "initializer", "dtype", "name")
         if len(args) > len(names):
             raise TypeError("add_weight() takes at most {} positional arguments ({}); got {}"
                             .format(len(names), ", ".join(names), len(args)))

@@ -112,7 +112,7 @@ class ConfusionMatrix(_SharedMixin, Metric):
         self.threshold = _check_threshold(threshold, num_classes, multilabel)
         self.multilabel = bool(multilabel)
         self.class_names = _check_class_names(class_names, num_classes)
-        shape = (num_classes, 2, 2) if multilabel else (num_classes, num_classes)
+        shape = (self.num_classes, 2, 2) if multilabel else (self.num_classes, self.num_classes)
         self.matrix = self.add_weight(name="matrix", shape=shape)
         self.batches = self.add_weight(name="batches")
         self.update_count = self.add_weight(name="updates")

@@ -21,6 +21,7 @@ State layouts:
 """
 
 import math
+import numbers
 
 import tensorflow as tf
 
@@ -56,11 +57,11 @@ def check_zero_division(zero_division):
 
 
 def check_num_classes(num_classes):
-    """Validate ``num_classes`` (an int >= 2); return it."""
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
+    """Validate ``num_classes`` (an integer >= 2, NumPy integers included); return it as an int."""
+    if isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral) or num_classes < 2:
         raise ValueError("Invalid `num_classes` argument value. It should be an integer >= 2 (binary "
                          "problems have 2 classes). Received: num_classes={!r}".format(num_classes))
-    return num_classes
+    return int(num_classes)
 
 
 def _static_dim(tensor, axis):
