@@ -92,7 +92,8 @@ class ConfusionMatrix(_SharedMixin, Metric):
     Args:
         num_classes: number of classes, >= 2.
         threshold: score threshold for binary (``num_classes=2``) or
-            multilabel predictions; ``ValueError`` otherwise.
+            multilabel predictions (multilabel and single-column binary
+            predictions default to 0.5); ``ValueError`` otherwise.
         multilabel: each class is an independent yes/no label.
         class_names: optional names, used by plots and per-class metric names.
         name: metric name.
@@ -330,8 +331,8 @@ _DOC_ARGS = """
             ``"weighted"`` or ``"binary"`` (class 1 of two), as scikit-learn
             with ``labels=range(num_classes)``.
         threshold: score threshold for binary (``num_classes=2``) or
-            multilabel predictions (single-column binary predictions default
-            to 0.5); ``ValueError`` otherwise.
+            multilabel predictions (multilabel and single-column binary
+            predictions default to 0.5); ``ValueError`` otherwise.
         zero_division: value when a denominator is 0: 0.0, 1.0 or NaN.
         multilabel: each class is an independent yes/no label.
         class_names: names used by :meth:`per_class_metrics` and plots.

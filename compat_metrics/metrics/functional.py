@@ -144,7 +144,8 @@ def prepare_inputs(y_true, y_pred, num_classes, threshold=None, multilabel=False
             score ``(n,)``/``(n, 1)``; for ``multilabel`` scores ``(n, C)``.
         num_classes: number of classes ``C``.
         threshold: a score above ``threshold`` counts as positive (binary and
-            multilabel). Single-column binary predictions default to 0.5.
+            multilabel). Multilabel and single-column binary predictions
+            default to 0.5; two-column binary predictions to the argmax.
         multilabel: whether each of the C labels is a separate yes/no.
         sample_weight: optional weights, ``(n,)`` or ``(n, 1)``.
 
@@ -155,6 +156,7 @@ def prepare_inputs(y_true, y_pred, num_classes, threshold=None, multilabel=False
 
     Raises:
         ValueError: shapes that cannot match, known when the graph is built.
+        TypeError: labels that are not numbers.
     """
     y_true = tf.convert_to_tensor(y_true)
     y_pred = tf.convert_to_tensor(y_pred)
@@ -251,6 +253,8 @@ def batch_confusion_matrix(y_true, y_pred, num_classes, threshold=None, multilab
         ``multilabel``. See :func:`prepare_inputs` for the arguments.
 
     Raises:
+        ValueError: shapes that cannot match (see :func:`prepare_inputs`).
+        TypeError: labels that are not numbers.
         tf.errors.InvalidArgumentError: bad labels or predictions (eagerly at
             once; in a graph when the result is computed).
     """
