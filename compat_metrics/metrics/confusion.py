@@ -6,8 +6,10 @@ once per step, however many of them Keras updates: every sharer counts its
 own updates, and a batch is added only by the first sharer whose count passes
 the number of batches already added (a repeated call by the same sharer is a
 new batch). ``cm.batches_added()`` shows it. Every sharer still checks its
-inputs. Resetting any sharer resets the shared state and every sharer's
-count.
+inputs, but only the first update of a step is counted: sharers must receive
+the same batch (the same model output and sample weights; not one in
+``metrics`` and one in ``weighted_metrics``). Resetting any sharer resets the
+shared state and every sharer's count.
 
 Version notes:
 - Keras 2.2+/Keras 3 run the metric updates of a step in program order
