@@ -93,7 +93,7 @@ def sklearn_weighted_mean_without_support():
 
 
 def huber(y_true, y_pred, threshold):
-    """NumPy Huber loss per element (the seed's HuberMetric)."""
+    """NumPy Huber loss per element (the reference of HuberMetric in the metric tests)."""
     error = np.abs(np.asarray(y_true, float) - np.asarray(y_pred, float))
     return np.where(error < threshold, 0.5 * error ** 2, threshold * error - 0.5 * threshold ** 2)
 

@@ -330,7 +330,7 @@ def test_seed_counters():
 
 
 class HuberMetric(cmm.Metric):
-    """The seed's metric: Keras 2 style ``add_weight("name", ...)``, custom ``get_config``."""
+    """A Huber metric in Keras 2 style: ``add_weight("name", ...)``, custom ``get_config``."""
 
     def __init__(self, threshold=1.0, **kwargs):
         super().__init__(**kwargs)
