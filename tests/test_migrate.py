@@ -201,6 +201,19 @@ def test_compat_v1_names_are_not_renamed_again():
     assert rules(findings) == ["CM003"] and "s = tf.compat.v1.keras.backend.get_session()" in new
 
 
+def test_a_tf_name_bound_to_compat_v1_is_not_rebound():
+    new, findings = migrate("""
+        import tensorflow.compat.v1 as tf
+        from tensorflow.keras import backend as K
+        x = tf.placeholder(tf.float32)
+        sess = K.get_session()
+    """)
+    assert rules(findings) == ["CM003"]
+    assert "import tensorflow as tf" not in new
+    assert "import tensorflow\n" in new and "sess = tensorflow.compat.v1.keras.backend.get_session()" in new
+    assert "x = tf.placeholder(tf.float32)" in new
+
+
 def test_added_import_goes_after_the_module_docstring():
     new, findings = migrate('"""Train the model."""\nsess = tensorflow.Session()\nimport tensorflow\n')
     assert new.startswith('"""Train the model."""\nimport compat_metrics\n'), new

@@ -188,17 +188,22 @@ class _Analysis(cst.CSTVisitor):
         self.instances = {}          # variable name -> class name (module-level `x = Cls(...)`)
         self.tf_alias = None
         self.tfa_aliases = set()
+        self.imported_names = set()  # names the file's imports bind
 
     def visit_Import(self, node):
         for alias in node.names:
             dotted = _code(alias.name)
             bound = alias.asname.name.value if alias.asname else dotted.split(".")[0]
+            self.imported_names.add(bound)
             if dotted == "tensorflow":
                 self.tf_alias = self.tf_alias or bound
             if dotted == "tensorflow_addons":
                 self.tfa_aliases.add(bound)
 
     def visit_ImportFrom(self, node):
+        if not isinstance(node.names, cst.ImportStar):
+            self.imported_names.update(alias.asname.name.value if alias.asname else _code(alias.name)
+                                       for alias in node.names)
         if _is_tfa_from_import(node):
             for alias in node.names:
                 self.tfa_aliases.add(alias.asname.name.value if alias.asname else _code(alias.name))
@@ -266,7 +271,8 @@ class _Transformer(cst.CSTTransformer):
 
     def tf(self):
         if self.tf_alias is None:
-            self.tf_alias = "tf"
+            # `import tensorflow.compat.v1 as tf` must keep its meaning
+            self.tf_alias = "tensorflow" if "tf" in self.a.imported_names else "tf"
             self.needs_tf_import = True
         return self.tf_alias
 
@@ -786,7 +792,7 @@ def migrate_source(source, helpers=None):
     new_module = wrapper.visit(transformer)
     add = []
     if transformer.needs_tf_import:
-        add.append("import tensorflow as tf")
+        add.append("import tensorflow as tf" if transformer.tf_alias == "tf" else "import tensorflow")
     if transformer.needs_compat_import:
         add.append("import compat_metrics")
     uses = _Uses(analysis.tfa_aliases)
