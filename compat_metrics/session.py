@@ -12,6 +12,8 @@ TF 1.15 scripts create a ``tf.Session`` (often only to set
 - In eager mode (TF 2.x by default, Keras 3 always) ``Session`` returns an
   :class:`EagerSession` whose ``run`` returns the values of what it is given,
   and ``set_session`` does nothing: Keras does not use sessions there.
+  ``Session(graph=g)`` is a ``tf.compat.v1.Session`` in every mode: it runs
+  the ops built in ``g``.
 """
 
 import tensorflow as tf
@@ -27,7 +29,9 @@ class EagerSession(object):
     ``run(fetches)`` returns the NumPy value of each eager tensor or variable
     in ``fetches`` (any nesting of lists, tuples and dicts); operations, which
     eager execution has already run, give ``None`` as ``tf.compat.v1``
-    initialisers do. ``feed_dict`` is not supported: there is no graph to feed.
+    initialisers do. ``feed_dict`` is not supported: there is no graph to feed,
+    and tensors or operations of a ``tf.Graph`` raise ``TypeError`` (run them
+    in ``compat_metrics.Session(graph=that_graph)``).
     """
 
     def __init__(self, config=None):
@@ -41,7 +45,13 @@ class EagerSession(object):
 
         def value(item):
             numpy = getattr(item, "numpy", None)
-            return numpy() if callable(numpy) else item
+            if callable(numpy):
+                return numpy()
+            if isinstance(item, (tf.Tensor, tf.Operation)):
+                raise TypeError("compat_metrics.Session: {!r} belongs to a tf.Graph, which an eager "
+                                "session cannot run; create the session with "
+                                "compat_metrics.Session(graph=that_graph).".format(item))
+            return item
 
         return tf.nest.map_structure(value, fetches)
 
@@ -61,19 +71,20 @@ def Session(target="", graph=None, config=None):  # noqa: N802 - mirrors tf.Sess
 
     Args:
         target: execution engine, as for ``tf.compat.v1.Session`` (graph mode only).
-        graph: graph to run, as for ``tf.compat.v1.Session`` (graph mode only).
+        graph: graph to run, as for ``tf.compat.v1.Session``; when given, the
+            result is a ``tf.compat.v1.Session`` in eager mode too.
         config: a ``tf.compat.v1.ConfigProto``; in eager mode it is kept on the
             returned object but not applied (use ``tf.config`` for devices).
 
     Returns:
-        A session whose ``run`` works in the current execution mode.
+        A session whose ``run`` works in the current execution mode (on ``graph``, if given).
 
     Example:
         >>> sess = compat_metrics.Session(config=tf.compat.v1.ConfigProto())
         >>> compat_metrics.set_session(sess)
         >>> sess.run(tf.compat.v1.global_variables_initializer())
     """
-    if runtime.in_graph_mode():
+    if graph is not None or runtime.in_graph_mode():
         return tf.compat.v1.Session(target=target, graph=graph, config=config)
     return EagerSession(config=config)
 

@@ -36,3 +36,19 @@ def test_graph_mode_inside_a_graph_gives_a_real_session():
             with pytest.raises(TypeError, match="EagerSession made in eager mode"):
                 compat_metrics.set_session(eager)
         sess.close()
+
+
+@pytest.mark.eager_only
+def test_session_on_an_explicit_graph_runs_that_graph_in_eager_mode():
+    graph = tf.Graph()
+    with graph.as_default():
+        value = tf.constant(2.0) * 3.0
+        operation = tf.no_op()
+    sess = compat_metrics.Session(graph=graph)
+    assert isinstance(sess, tf.compat.v1.Session)
+    assert sess.run(value) == pytest.approx(6.0)
+    sess.close()
+    eager = compat_metrics.Session()
+    for fetch in (value, operation):
+        with pytest.raises(TypeError, match="belongs to a tf.Graph.*Session\\(graph="):
+            eager.run(fetch)
