@@ -30,6 +30,12 @@ __all__ = ["ComponentTracker", "ComponentLoss", "ComponentMetric"]
 
 REDUCTIONS = ("mean", "last")
 
+
+def check_reduction(reduction):
+    """Raise ``ValueError`` unless ``reduction`` is one of :data:`REDUCTIONS`."""
+    if reduction not in REDUCTIONS:
+        raise ValueError("Invalid `reduction` {!r}: expected one of {}".format(reduction, REDUCTIONS))
+
 # Live trackers by name, so a ComponentMetric loaded from a saved model finds
 # the loss that was loaded with it.
 _TRACKERS = weakref.WeakValueDictionary()
@@ -216,8 +222,7 @@ class ComponentMetric(impl.Metric):
     """
 
     def __init__(self, tracker, component, reduction="mean", name=None, dtype=None, **kwargs):
-        if reduction not in REDUCTIONS:
-            raise ValueError("Invalid `reduction` {!r}: expected one of {}".format(reduction, REDUCTIONS))
+        check_reduction(reduction)
         super(ComponentMetric, self).__init__(name=name or component, dtype=dtype or "float32", **kwargs)
         self.tracker_name = tracker if isinstance(tracker, str) else tracker.name
         self.component = component

@@ -6,8 +6,8 @@ mechanism the installed version needs:
 
 - TF 1.15 and graph mode: a closure over ``model.inputs``;
 - TF 2.0/2.1: the same closure, with ``experimental_run_tf_function=False``;
-- TF >= 2.2 (Keras 2, ``tf_keras``) and Keras 3: a ``train_step``/
-  ``test_step`` hook hands each step's ``x`` to the loss.
+- TF >= 2.2 (Keras 2, ``tf_keras``): a ``train_step``/``test_step`` hook
+  hands each step's ``x`` to the loss; Keras 3: a ``compute_loss`` hook.
 
 Save with ``model.save`` and load with :func:`compat_metrics.load_model`,
 which needs no ``custom_objects`` (subclasses are registered by class name)

@@ -49,7 +49,9 @@ def train_step(model, data, gradients_hook=None):
         model: a model compiled with a loss (``compat_metrics.compile`` or ``model.compile``).
         data: the argument Keras passed to ``train_step``.
         gradients_hook: optional ``fn(gradients, variables) -> gradients``
-            applied before the optimizer (e.g. clipping or logging).
+            applied before the optimizer (e.g. clipping or logging). With
+            Keras 3 loss scaling (mixed precision) these are the gradients of
+            the scaled loss, as in Keras 3's own ``train_step``.
 
     Returns:
         ``{metric name: value}`` as Keras's own ``train_step`` returns it.
@@ -63,6 +65,7 @@ def train_step(model, data, gradients_hook=None):
         ...         logs = compat_metrics.train_step(self, data)
         ...         return logs
     """
+    impl.check_train_step()  # before the model is called (and built) for nothing
     x, y, sample_weight = unpack_data(data)
     variables = list(model.trainable_weights)
     with tf.GradientTape() as tape:

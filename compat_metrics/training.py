@@ -59,9 +59,15 @@ def compile(model, **kwargs):  # noqa: A001 - mirrors Model.compile
         if kwargs.get(key) is not None:
             kwargs[key] = restore_gradient_norms(kwargs[key])
     gradient_norms = _gradient_norms(kwargs)
+    connected = [metric._gradient_source for metric in gradient_norms]
     for metric in gradient_norms:  # TF1 Keras builds the metrics inside model.compile
         metric._gradient_source = True
-    model.compile(**compile_kwargs(**kwargs))
+    try:
+        model.compile(**compile_kwargs(**kwargs))
+    except Exception:
+        for metric, was_connected in zip(gradient_norms, connected):
+            metric._gradient_source = was_connected
+        raise
     if gradient_norms:
         bind_gradient_metrics(model, gradient_norms)
     return model
@@ -71,9 +77,10 @@ def load_model(path):
     """Load a model saved with ``model.save``, without ``custom_objects``.
 
     The library's losses and metrics, and user subclasses of them, are
-    registered by class name. Input losses are bound to the loaded model; in
-    graph mode (TF 1.15, TF 2.0/2.1) the model is compiled here from its saved
-    training config, since Keras would build the loss before it could be bound.
+    registered, so Keras finds them. Input losses and gradient norms are bound
+    to the loaded model; for an h5 file in graph mode or on TF 2.0/2.1 the
+    model is compiled here from its saved training config, since Keras would
+    build the loss before it could be bound.
     """
     model = impl.load_model(path, compile)
     for loss in impl.compiled_loss_objects(model):

@@ -35,7 +35,7 @@ import re
 import tensorflow as tf
 
 from ._backend import impl
-from .components import REDUCTIONS, ComponentTracker
+from .components import ComponentTracker, check_reduction
 
 __all__ = ["GradientNorm", "bind_gradient_metrics", "gradient_norm_metrics", "restore_gradient_norms"]
 
@@ -120,8 +120,7 @@ class GradientNorm(impl.Metric):
                                  .format(variables, error))
         else:
             self._pattern = None
-        if reduction not in REDUCTIONS:
-            raise ValueError("Invalid `reduction` {!r}: expected one of {}".format(reduction, REDUCTIONS))
+        check_reduction(reduction)
         super(GradientNorm, self).__init__(name=name, dtype=dtype or "float32", **kwargs)
         self.reduction = reduction
         # The tracker stores each step's norm and orders the metric's read after the store.

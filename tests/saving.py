@@ -41,7 +41,7 @@ def roundtrip(model, expected, tmp_path, stem, suffix):
 
 
 def check_component_model_roundtrip(tmp_path, suffix):
-    """Seed 000 model: train, save, load in a fresh process, same evaluate."""
+    """Component-loss model: train, save, load in a fresh process, same evaluate."""
     import scenarios
     model, _ = scenarios.compiled_seed_model()
     x, y = scenarios.data()
@@ -51,7 +51,7 @@ def check_component_model_roundtrip(tmp_path, suffix):
 
 
 def check_input_loss_model_roundtrip(tmp_path, suffix):
-    """Seed 003 model: train, save, load in a fresh process, same evaluate."""
+    """Input-loss model: train, save, load in a fresh process, same evaluate."""
     import scenarios
     model = scenarios.compiled_loc_model()
     x, y = scenarios.data()

@@ -32,7 +32,7 @@ def dense_model():
 
 
 class SeedLoss(compat_metrics.ComponentLoss):
-    """Seed 000's loss: sigmoid cross-entropy plus an L2 term on the logits."""
+    """A composite loss: sigmoid cross-entropy plus an L2 term on the logits."""
 
     components = ("ce", "reg")
 
@@ -43,7 +43,7 @@ class SeedLoss(compat_metrics.ComponentLoss):
 
 
 class LocLoss(compat_metrics.InputLoss):
-    """Seed 003's LocLoss: target = inputs[:, :N_OUTPUTS] * prediction, MSE."""
+    """An input-dependent loss: target = inputs[:, :N_OUTPUTS] * prediction, MSE."""
 
     def __init__(self, scale=1.0, **kwargs):
         super(LocLoss, self).__init__(**kwargs)
@@ -91,7 +91,7 @@ def batches(x, y, batch_size):
 
 
 def compiled_seed_model(**compile_kwargs):
-    """Seed 000: a model compiled with SeedLoss and metrics reading its components."""
+    """A model compiled with SeedLoss and metrics reading its components."""
     loss = SeedLoss()
     model = dense_model()
     metrics = loss.metrics() + [loss.metric("ce", reduction="last", name="ce_last")]
@@ -130,7 +130,7 @@ def check_history_components(history):
 
 
 def compiled_loc_model(**compile_kwargs):
-    """Seed 003: a model whose loss needs the model's inputs."""
+    """A model whose loss needs the model's inputs."""
     model = dense_model()
     compat_metrics.compile(model, optimizer="sgd", loss=LocLoss(scale=2.0), **compile_kwargs)
     return model

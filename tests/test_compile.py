@@ -13,7 +13,7 @@ FLAG = "experimental_run_tf_function"
 
 
 def _expected_kept():
-    # VERSION_FACTS: honoured by TF 2.0/2.1; popped from 2.2; TypeError on Keras 3.
+    # Honoured by TF 2.0/2.1; popped from 2.2; TypeError on Keras 3.
     return runtime.KERAS_FLAVOUR == "keras2" and runtime.TF_VERSION < runtime.Version("2.2")
 
 

@@ -1,4 +1,4 @@
-"""Input-dependent losses (seed 003) on TF 2.x: evaluate vs NumPy, save/load."""
+"""Input-dependent losses on TF 2.x: evaluate vs NumPy, save/load."""
 
 import numpy as np
 import pytest

@@ -39,11 +39,34 @@ def test_gradient_norm_under_mirrored_strategy_is_the_whole_batch_norm():
     np.testing.assert_allclose(result["evaluate"], result["reference"], rtol=1e-4)
 
 
+@pytest.mark.requires_tf(">=2.4")
+def test_gradient_norm_with_a_loss_scale_optimizer_is_the_unscaled_norm():
+    # Keras 3's train_step hands the optimizer the gradients of the scaled loss (x 2**15).
+    m = ts.model()
+    optimizer = keras.mixed_precision.LossScaleOptimizer(ts.zero_lr_sgd())
+    compat_metrics.compile(m, optimizer=optimizer, loss="mse", metrics=[compat_metrics.GradientNorm()])
+    x, y = ts.data()
+    norms, sizes = ts.reference_batch_norms(m, x, y)
+    history = m.fit(x, y, batch_size=ts.BATCH, epochs=1, verbose=0, shuffle=False).history
+    np.testing.assert_allclose(history["gradient_norm"][0], ts.weighted_mean(norms, sizes), rtol=1e-4)
+
+
 def test_gradient_norm_with_plain_compile_says_what_to_use():
     m = ts.model()
     x, y = ts.data()
     with pytest.raises(Exception, match="compat_metrics.compile"):
         m.compile(optimizer="sgd", loss="mse", metrics=[compat_metrics.GradientNorm()])  # TF 2.0/2.1 fail here
+        m.fit(x, y, epochs=1, verbose=0)
+
+
+def test_failed_compile_leaves_the_gradient_norm_unconnected():
+    metric = compat_metrics.GradientNorm()
+    m = ts.model()
+    with pytest.raises(ValueError, match="no_such_optimizer"):
+        compat_metrics.compile(m, optimizer="no_such_optimizer", loss="mse", metrics=[metric])
+    x, y = ts.data()
+    with pytest.raises(Exception, match="compat_metrics.compile"):  # not a silent 0
+        m.compile(optimizer="sgd", loss="mse", metrics=[metric])
         m.fit(x, y, epochs=1, verbose=0)
 
 
@@ -148,7 +171,7 @@ def test_metric_layer_without_compute_is_reported():
 
 
 class HelperModel(keras.Model):
-    """Seed 003/004's train_step override, written once with compat_metrics.train_step."""
+    """A train_step override written once with compat_metrics.train_step."""
 
     def train_step(self, data):
         logs = compat_metrics.train_step(self, data)

@@ -35,7 +35,7 @@ def data(n=48, seed=3):
 
 
 class DenseLike(keras.layers.Dense):
-    """Seed 001's ``DenseLike``: logs the mean activation with add_metric."""
+    """A Dense layer that logs its mean activation with add_metric."""
 
     def call(self, inputs):
         outputs = super(DenseLike, self).call(inputs)
@@ -47,7 +47,7 @@ keras.utils.get_custom_objects()["DenseLike"] = DenseLike  # a user's layer: reg
 
 
 class CosineAgreement(compat_metrics.MetricLayer):
-    """Per-sample cosine similarity of two tensors (seed 001's warp similarity)."""
+    """Per-sample cosine similarity of two tensors (a WARP-style similarity)."""
 
     def __init__(self, epsilon=1e-7, **kwargs):
         super(CosineAgreement, self).__init__(**kwargs)
@@ -66,7 +66,7 @@ class CosineAgreement(compat_metrics.MetricLayer):
 
 
 class PSNR(compat_metrics.Metric):
-    """Seed 003's PSNR beside the gradient norm: mean per-sample PSNR, with a constructor argument."""
+    """Mean per-sample PSNR, a user metric with a constructor argument."""
 
     def __init__(self, max_val=1.0, name="psnr", dtype=None):
         super(PSNR, self).__init__(name=name, dtype=dtype)
@@ -116,7 +116,7 @@ def mse(x, y, pred):
 
 
 def loc_mse(x, y, pred):
-    """Seed 003's input loss (scenarios.LocLoss with scale 2), written out with TF ops."""
+    """The input loss (scenarios.LocLoss with scale 2), written out with TF ops."""
     return tf.reduce_mean(tf.square(y - 2.0 * x[:, :N_OUTPUTS] * pred))
 
 
@@ -226,7 +226,7 @@ def check_group_pattern_with_a_second_model_of_the_same_layer_names():
 
 
 def check_embedding_gradient_norm():
-    """Seed 001's embeddings: sparse gradients with repeated ids count as the dense gradient."""
+    """Embeddings: sparse gradients with repeated ids count as the dense gradient."""
     ids = keras.Input((6,), dtype="int32", name="ids")
     embedded = keras.layers.Embedding(10, 4, name="embedding")(ids)
     outputs = keras.layers.Dense(N_OUTPUTS, name="head")(keras.layers.Flatten()(embedded))
@@ -250,7 +250,7 @@ def check_embedding_gradient_norm():
 
 
 def check_record_in_a_custom_loop():
-    """Seed 003's own loop: ``record`` the gradients, then ``update_state``/``result``."""
+    """A hand-written loop: ``record`` the gradients, then ``update_state``/``result``."""
     m = model()
     metric = compat_metrics.GradientNorm()
     x, y = data()
@@ -297,7 +297,7 @@ def check_layer_metrics_in_fit_and_evaluate():
 
 
 def full_model():
-    """Everything of this issue in one model: gradient norms, PSNR(max_val), layer metrics."""
+    """Gradient norms, PSNR(max_val) and layer metrics in one model."""
     m = model(layer_metrics=True)
     compat_metrics.compile(m, optimizer="sgd", loss="mse",
                            metrics=gradient_metrics() + [PSNR(max_val=2.0)])
@@ -315,7 +315,7 @@ def check_full_evaluate(m):
 
 
 def check_metrics_reset_between_runs():
-    """Seed 003's ``metrics`` property trick is not needed: state is reset for every run."""
+    """No ``metrics`` property override is needed: state is reset for every run."""
     m = full_model()
     other_x, other_y = data(seed=7)
     m.evaluate(other_x * 3.0, other_y, batch_size=BATCH, verbose=0)  # different values first
@@ -323,7 +323,7 @@ def check_metrics_reset_between_runs():
 
 
 class TwoOutputs(compat_metrics.MetricLayer):
-    """Seed 001's warp metric over several outputs: share of samples where |a| > |b|, per sample."""
+    """A metric over several outputs: share of samples where |a| > |b|, per sample."""
 
     def compute(self, inputs):
         a, b = inputs
@@ -372,7 +372,7 @@ def _two_output_norm(m, x, y):
 
 
 def input_loss_model():
-    """Seed 003 in full: an input-dependent loss, the gradient norm and PSNR in one model."""
+    """An input-dependent loss, the gradient norm and PSNR in one model."""
     import scenarios
     m = model()
     compat_metrics.compile(m, optimizer="sgd", loss=scenarios.LocLoss(scale=2.0),
@@ -402,7 +402,7 @@ def seed_ce(x, y, pred):
 
 
 def component_loss_model():
-    """Seed 000's component loss with its component metrics beside the gradient norm."""
+    """A component loss with its component metrics beside the gradient norm."""
     import scenarios
     m = model()
     loss = scenarios.SeedLoss()

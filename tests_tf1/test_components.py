@@ -15,7 +15,7 @@ pytestmark = pytest.mark.graph_mode_only
 
 
 class SeedLowCostMetric(keras.metrics.Metric):
-    """Seed 000's Metric_LOW_COST: reads a variable the loss assigned."""
+    """The pre-library pattern: a metric that reads a variable the loss assigned."""
 
     def __init__(self, variable, name="low_cost_ce"):
         super(SeedLowCostMetric, self).__init__(name=name)
@@ -29,7 +29,7 @@ class SeedLowCostMetric(keras.metrics.Metric):
 
 
 def test_seed_plain_assign_reads_zero_where_the_library_reads_the_value():
-    # Seed 000, "method 1": the assignment's result is discarded, so in graph
+    # The pre-library pattern: the assignment's result is discarded, so in graph
     # mode nothing fetches it and the metric reads the initial 0.
     seed_variable = v1.get_variable("seed_ce", (), tf.float32, v1.zeros_initializer(), use_resource=True)
 

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import compat_metrics
 import saving
@@ -39,8 +40,11 @@ def test_train_step_helper_explains_missing_train_step():
     m = ts.model()
     compat_metrics.compile(m, optimizer="sgd", loss="mse")
     x, y = ts.data()
+    graph = tf.compat.v1.get_default_graph()
+    operations = len(graph.get_operations())
     with pytest.raises(RuntimeError, match="compat_metrics.compile"):
         compat_metrics.train_step(m, (x, y))
+    assert len(graph.get_operations()) == operations, "raised before the model was called"
 
 
 def test_group_pattern_matches_layer_names():

@@ -38,11 +38,14 @@ def _run(holder, grads_and_vars):
         record(grads_and_vars)
 
 
-def hook_apply_gradients(model, record):
+def hook_apply_gradients(model, record, unscale=None):
     """Call ``record(grads_and_vars)`` whenever ``model.optimizer`` applies gradients.
 
     The hook is an attribute of the optimizer instance: it is not saved with
-    the model and affects no other optimizer.
+    the model and affects no other optimizer. ``unscale(optimizer,
+    grads_and_vars)``, if given, returns the gradients of the unscaled loss
+    (for a Keras whose ``train_step`` hands the optimizer gradients of a
+    loss-scaled loss).
     """
     optimizer = model.optimizer
     if optimizer is None:
@@ -52,7 +55,8 @@ def hook_apply_gradients(model, record):
 
         def apply_gradients(grads_and_vars, *args, **kwargs):
             grads_and_vars = list(grads_and_vars)
-            _run(optimizer, _all_reduced(grads_and_vars))
+            recorded = grads_and_vars if unscale is None else unscale(optimizer, grads_and_vars)
+            _run(optimizer, _all_reduced(recorded))
             return original(grads_and_vars, *args, **kwargs)
 
         object.__setattr__(optimizer, "apply_gradients", apply_gradients)

@@ -168,7 +168,8 @@ def layer_add_metric(layer, value, name):
     layer.add_metric(value, aggregation="mean", name=name)
 
 
-def _check_train_step():
+def check_train_step():
+    """Raise ``RuntimeError`` where Keras has no ``Model.train_step`` (TF 1.15-2.1, graph mode)."""
     if not HAS_TRAIN_STEP or runtime.in_graph_mode():
         raise RuntimeError(
             "compat_metrics.train_step: Keras in TF {} {}has no Model.train_step (added in TF 2.2, "
@@ -179,7 +180,6 @@ def _check_train_step():
 
 def step_loss(model, x, y, y_pred, sample_weight):
     """The loss of one training step: ``compute_loss`` (TF >= 2.8) or ``compiled_loss``."""
-    _check_train_step()
     if hasattr(model, "compute_loss"):
         return model.compute_loss(x, y, y_pred, sample_weight)
     return model.compiled_loss(y, y_pred, sample_weight, regularization_losses=model.losses)

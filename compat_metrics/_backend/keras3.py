@@ -71,8 +71,33 @@ def bind_gradient_recorder(model, record):
     Training: ``optimizer.apply_gradients`` (called by Keras 3's
     ``train_step``); ``evaluate``: ``compute_loss`` on a tape in ``test_step``.
     """
-    hook_apply_gradients(model, record)
+    hook_apply_gradients(model, record, unscale=_unscaled_gradients)
     hook_test_gradients(model, record)
+
+
+def _unscaled_gradients(optimizer, grads_and_vars):
+    """Undo ``optimizer.scale_loss``: Keras 3's ``train_step`` differentiates the scaled loss.
+
+    A ``LossScaleOptimizer`` (mixed precision) or ``loss_scale_factor``
+    multiplies the loss; the optimizer divides the gradients again when it
+    applies them. ``scale_loss(1)`` is that factor at this step.
+    """
+    import tensorflow as tf
+    one = tf.constant(1.0)
+    scale = optimizer.scale_loss(one)
+    if scale is one:
+        return grads_and_vars
+    return [(_divide(gradient, scale), variable) for gradient, variable in grads_and_vars]
+
+
+def _divide(gradient, scale):
+    import tensorflow as tf
+    if gradient is None:
+        return None
+    if isinstance(gradient, tf.IndexedSlices):
+        return tf.IndexedSlices(gradient.values / tf.cast(scale, gradient.values.dtype),
+                                gradient.indices, gradient.dense_shape)
+    return gradient / tf.cast(scale, gradient.dtype)
 
 
 _LAYER_METRICS = "_compat_metrics_layer_metrics"
@@ -98,6 +123,10 @@ def layer_add_metric(layer, value, name):
         own[name] = metric
         layer._metrics.append(metric)
     metric.update_state(value)
+
+
+def check_train_step():
+    """Keras 3 always has ``Model.train_step``: nothing to check."""
 
 
 def step_loss(model, x, y, y_pred, sample_weight):
