@@ -17,12 +17,12 @@ _SKIP_DIRS = {"__pycache__", "site-packages", "node_modules"}
 
 def add_arguments(parser):
     """Arguments of ``compat-metrics migrate``."""
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="Python files or folders (searched for *.py)")
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="Python files or folders (searched for *.py)")
     parser.add_argument("--diff", action="store_true", help="print a unified diff of the rewrites")
     parser.add_argument("--write", action="store_true", help="rewrite the files in place")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
     parser.add_argument("--list-rules", action="store_true", help="print the rules and exit")
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, usage_error=parser.error)
 
 
 def _python_files(paths, errors):
@@ -109,6 +109,8 @@ def run(args):
         for rule, (name, text) in _engine.RULES.items():
             print("{} {}: {}".format(rule, name, text))
         return 0
+    if not args.paths:
+        args.usage_error("give at least one PATH (or --list-rules)")  # exits with status 2
     results = migrate_paths(args.paths, write=args.write, helpers=_helpers())
     status = _exit_status(results)
     if args.format == "json":
