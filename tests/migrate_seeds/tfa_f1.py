@@ -1,4 +1,4 @@
-# tensorflow_addons F1Score (seed 001/004's wish: F1 that Keras lacked), tiny generated data.
+# tensorflow_addons F1Score (an F1 that Keras 2 lacked), tiny generated data.
 import json
 
 import numpy as np
