@@ -218,6 +218,11 @@ def test_train_step_helper_applies_gradients_hook():
         np.testing.assert_array_equal(b, a)
 
 
+@pytest.mark.requires_tf(">=2.2")
+def test_train_step_helper_under_mirrored_strategy_reports_the_whole_batch_loss():
+    ts.check_train_step_helper_under_mirrored_strategy()
+
+
 @pytest.mark.requires_tf("<2.2")
 def test_train_step_helper_explains_missing_train_step():
     m = ts.model()

@@ -506,16 +506,50 @@ def _mirrored_in_fresh_process():
                       "evaluate": evaluate_dict(m, x, y)["gradient_norm"]}))
 
 
-def check_gradient_norm_under_mirrored_strategy():
+class HelperModel(keras.Model):
+    """A ``train_step`` override written once with ``compat_metrics.train_step``."""
+
+    def train_step(self, data):
+        return compat_metrics.train_step(self, data)
+
+
+def _mirrored_train_step_in_fresh_process():
+    """Two logical CPUs, MirroredStrategy: the train_step helper's loss against NumPy."""
+    cpus = tf.config.list_physical_devices("CPU")
+    tf.config.set_logical_device_configuration(cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2)
+    x, y = data()
+    with tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]).scope():
+        m = model(model_class=HelperModel)
+        compat_metrics.compile(m, optimizer=zero_lr_sgd(), loss="mse")
+    history = m.fit(x, y, batch_size=BATCH, epochs=1, verbose=0, shuffle=False).history
+    pred = m.predict(x, batch_size=BATCH)
+    losses = [float(np.mean(np.square(y[s:s + BATCH] - pred[s:s + BATCH]))) for s in range(0, len(x), BATCH)]
+    reg = float(L2 * np.sum(np.square(m.get_layer("hidden").get_weights()[0])))
+    print(json.dumps({"reference": weighted_mean(losses, [BATCH] * len(losses)) + reg, "fit": history["loss"][0]}))
+
+
+def _run_fresh(mode):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    out = subprocess.run([sys.executable, os.path.abspath(__file__), "mirrored", ""], stdout=subprocess.PIPE,
+    out = subprocess.run([sys.executable, os.path.abspath(__file__), mode, ""], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, env=env, timeout=300)
     assert out.returncode == 0, out.stderr.decode()[-3000:]
     return json.loads(out.stdout.decode().strip().splitlines()[-1])
 
 
+def check_gradient_norm_under_mirrored_strategy():
+    return _run_fresh("mirrored")
+
+
+def check_train_step_helper_under_mirrored_strategy():
+    """The helper reports the loss of the whole batch, not of one replica's share."""
+    result = _run_fresh("mirrored_train_step")
+    np.testing.assert_allclose(result["fit"], result["reference"], rtol=1e-4)
+
+
 if __name__ == "__main__" and sys.argv[1] == "mirrored":
     _mirrored_in_fresh_process()
+elif __name__ == "__main__" and sys.argv[1] == "mirrored_train_step":
+    _mirrored_train_step_in_fresh_process()
 elif __name__ == "__main__":
     if sys.argv[1] == "graph":
         tf.compat.v1.disable_v2_behavior()

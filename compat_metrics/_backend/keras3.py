@@ -129,6 +129,22 @@ def check_train_step():
     """Keras 3 always has ``Model.train_step``: nothing to check."""
 
 
+def _find_unscale_loss_for_distribution():
+    """Keras 3's undoing of the per-replica loss scaling (newer Keras 3 only; else identity).
+
+    Where Keras divides each replica's loss by the number of replicas, its
+    ``train_step`` multiplies it back before updating the loss tracker.
+    """
+    try:
+        from keras.src.losses import loss as loss_module
+    except ImportError:  # pragma: no cover - Keras 3 without keras.src
+        loss_module = None
+    return getattr(loss_module, "unscale_loss_for_distribution", None) or (lambda loss: loss)
+
+
+_unscale_loss_for_distribution = _find_unscale_loss_for_distribution()
+
+
 def step_loss(model, x, y, y_pred, sample_weight):
     """Keras 3's training loss: ``compute_loss``, the loss tracker, then loss scaling."""
     import tensorflow as tf
@@ -136,7 +152,8 @@ def step_loss(model, x, y, y_pred, sample_weight):
     loss = compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True)
     tracker = getattr(model, "_loss_tracker", None)
     if tracker is not None:
-        tracker.update_state(loss, sample_weight=tf.shape(tf.nest.flatten(x)[0])[0])
+        batch = tf.shape([item for item in tf.nest.flatten(x) if item is not None][0])[0]
+        tracker.update_state(_unscale_loss_for_distribution(loss), sample_weight=batch)
     if model.optimizer is not None and hasattr(model.optimizer, "scale_loss"):
         loss = model.optimizer.scale_loss(loss)
     return loss
