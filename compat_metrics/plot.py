@@ -84,6 +84,8 @@ def plot_per_class(history, metric, path, title=None):
             axes.plot(epochs, logs[val_key], linestyle="--", marker="x", color=line.get_color(),
                       label="{} val".format(label))
     axes.set_xlabel("epoch")
+    from matplotlib.ticker import MaxNLocator
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
     axes.set_ylabel(metric)
     axes.set_title(title or "{} per class".format(metric))
     axes.legend(fontsize="small", ncol=2)
