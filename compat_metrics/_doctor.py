@@ -121,7 +121,8 @@ def diagnose(versions, environ):
         environ: the environment variables (``os.environ``).
     """
     problems = []
-    legacy = environ.get("TF_USE_LEGACY_KERAS", "").strip().lower() in ("1", "true", "yes")
+    from compat_metrics._matrix import legacy_keras_requested
+    legacy = legacy_keras_requested(environ)
     if "tensorflow" not in versions:
         problems.append({"level": "error", "message": "TensorFlow is not installed: pip install tensorflow-cpu "
                                                         "(or tensorflow-cpu==1.15.0 on Python 3.7)."})

@@ -48,6 +48,11 @@ NUMPY_115 = ("numpy<1.19", "TF 1.15 was built against numpy < 1.19")
 TF_KERAS = ("tf-keras", "tf_keras is a separate package from TF 2.16 on")
 LEGACY_ENV = {"TF_USE_LEGACY_KERAS": ("1", "without it tf.keras is Keras 3 even with tf-keras installed")}
 
+
+def legacy_keras_requested(environ):
+    """Whether ``environ`` asks TF >= 2.16 for ``tf_keras``: the values TensorFlow itself accepts."""
+    return environ.get("TF_USE_LEGACY_KERAS") in ("true", "True", "1")
+
 # Requirements for the environment that runs tox itself ([tox] requires).
 TOX_REQUIRES = (
     ("tox>=4", "the generated configuration uses tox 4 syntax"),

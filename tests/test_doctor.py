@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 from packaging.version import Version
 
-from compat_metrics import _doctor, cli, runtime
+from compat_metrics import _doctor, _matrix, cli, runtime
 from compat_metrics._backend import impl
 
 
@@ -86,3 +86,13 @@ def test_command_runs_where_keras_cannot_be_imported():
     report = json.loads(out.stdout.decode())
     errors = [p["message"] for p in report["problems"] if p["level"] == "error"]
     assert any("TF_USE_LEGACY_KERAS=1" in message and "tf-keras" in message for message in errors), errors
+
+
+@pytest.mark.parametrize("value,requested", [("1", True), ("true", True), ("True", True), ("yes", False),
+                                             ("0", False), ("", False), (None, False)])
+def test_legacy_keras_is_requested_by_the_values_tensorflow_accepts(value, requested):
+    environ = {} if value is None else {"TF_USE_LEGACY_KERAS": value}
+    assert _matrix.legacy_keras_requested(environ) is requested
+    legacy_error = [p for p in _doctor.diagnose({"tensorflow": "2.21.0", "libcst": "1"}, environ)
+                    if "tf-keras is not installed" in p["message"]]
+    assert bool(legacy_error) is requested

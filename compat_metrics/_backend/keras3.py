@@ -18,7 +18,6 @@ Metric = keras.metrics.Metric
 
 RUN_TF_FUNCTION_FLAG = "experimental_run_tf_function"
 HONOURS_RUN_TF_FUNCTION = False
-HAS_TRAIN_STEP = True
 
 MECHANISMS = {
     "graph_mode": "not available (Keras 3 has no graph mode): clear error",

@@ -12,7 +12,6 @@ from .keras2 import (Loss, Metric, add_weight, bind_input_loss, check_train_step
                      register_serializable, RUN_TF_FUNCTION_FLAG, step_loss, step_metrics)
 
 HONOURS_RUN_TF_FUNCTION = True
-HAS_TRAIN_STEP = False
 
 MECHANISMS = {
     "graph_mode": "always (TF 1.15)",
