@@ -56,3 +56,13 @@ def test_gradient_norm_forces_the_flag_off_on_tf20_21_and_says_why():
         kwargs = compat_metrics.compile_kwargs(loss="mse", metrics=[compat_metrics.GradientNorm()], **{FLAG: True})
     assert kwargs[FLAG] is False
     assert any("GradientNorm" in str(w.message) for w in caught), [str(w.message) for w in caught]
+
+
+@pytest.mark.requires_tf(">=2.2")
+def test_dropped_flag_warning_points_at_the_callers_line():
+    _common._WARNED.clear()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        compat_metrics.compile(scenarios.dense_model(), optimizer="sgd", loss="mse", **{FLAG: False})
+    dropped = [w for w in caught if FLAG in str(w.message)]
+    assert [w.filename for w in dropped] == [__file__], [(w.filename, str(w.message)) for w in caught]

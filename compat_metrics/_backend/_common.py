@@ -1,5 +1,6 @@
 """Helpers shared by the backend modules (no version checks here)."""
 
+import sys
 import warnings
 
 import tensorflow as tf
@@ -10,10 +11,13 @@ _WARNED = set()
 
 
 def warn_once(key, message):
-    """Emit ``message`` as a UserWarning the first time ``key`` is seen."""
+    """Emit ``message`` as a UserWarning the first time ``key`` is seen, pointing at the caller's code."""
     if key not in _WARNED:
         _WARNED.add(key)
-        warnings.warn(message, UserWarning, stacklevel=4)
+        frame, level = sys._getframe(1), 2
+        while frame is not None and frame.f_globals.get("__name__", "").startswith(LIBRARY_PACKAGE + "."):
+            frame, level = frame.f_back, level + 1
+        warnings.warn(message, UserWarning, stacklevel=level)
 
 
 _REGISTERED = set()
