@@ -39,6 +39,50 @@ def _gradient_norms(kwargs):
     return gradient_norm_metrics([kwargs.get("metrics"), kwargs.get("weighted_metrics")])
 
 
+def _metric_slots(kwargs):
+    """``(where, metric)`` for each metric: ``where`` is the argument and, per output, the output."""
+    for key in ("metrics", "weighted_metrics"):
+        value = kwargs.get(key)
+        if isinstance(value, dict):
+            groups = list(value.items())
+        elif isinstance(value, (list, tuple)) and any(isinstance(item, (list, tuple, dict)) for item in value):
+            groups = list(enumerate(value))  # one list per output
+        else:
+            groups = [(None, value)]
+        for output, metrics in groups:
+            stack = [metrics]
+            while stack:
+                item = stack.pop()
+                if isinstance(item, dict):
+                    stack.extend(item.values())
+                elif isinstance(item, (list, tuple)):
+                    stack.extend(item)
+                elif item is not None:
+                    yield (key if output is None else "{}[{!r}]".format(key, output)), item
+
+
+def _check_shared_confusion_matrices(kwargs):
+    """Refuse a ConfusionMatrix shared by metrics that Keras feeds different inputs.
+
+    A shared matrix adds the first update of each step; metrics in ``metrics``
+    and ``weighted_metrics``, or of different outputs, see other samples or
+    weights, so one of them would silently report the other's values.
+    """
+    from .metrics.confusion import ConfusionMatrix  # here: metrics.base imports this module
+    first = {}
+    for where, metric in _metric_slots(kwargs):
+        matrix = metric if isinstance(metric, ConfusionMatrix) else getattr(metric, "confusion_matrix", None)
+        if not isinstance(matrix, ConfusionMatrix):
+            continue
+        seen = first.setdefault(id(matrix), (where, metric))
+        if seen[0] != where:
+            raise ValueError(
+                "metrics {!r} (in {}) and {!r} (in {}) share ConfusionMatrix {!r}, but Keras updates them with "
+                "different inputs (sample weights or outputs); a shared matrix adds only the first update of a "
+                "step, so one of them would report the other's values. Give each its own ConfusionMatrix."
+                .format(seen[1].name, seen[0], metric.name, where, matrix.name))
+
+
 def compile(model, **kwargs):  # noqa: A001 - mirrors Model.compile
     """Call ``model.compile`` with :func:`compile_kwargs`; bind input losses and gradient norms.
 
@@ -51,8 +95,12 @@ def compile(model, **kwargs):  # noqa: A001 - mirrors Model.compile
 
     Raises:
         GraphModeNotSupportedError: eager execution is disabled on Keras 3.
+        ValueError: metrics sharing a ``ConfusionMatrix`` are listed where
+            Keras feeds them different inputs (``metrics`` and
+            ``weighted_metrics``, or different outputs).
     """
     runtime.check_graph_mode_supported("compat_metrics.compile")
+    _check_shared_confusion_matrices(kwargs)
     for loss in _input_losses(kwargs.get("loss")):
         impl.bind_input_loss(model, loss)
     for key in ("metrics", "weighted_metrics"):

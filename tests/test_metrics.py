@@ -211,6 +211,24 @@ def test_sharer_attached_after_tracing_does_not_add_batches_twice():
                                rtol=1e-5)
 
 
+def test_compile_refuses_a_matrix_shared_where_keras_feeds_different_inputs():
+    cm = cmm.ConfusionMatrix(3)
+    f1 = cmm.F1Score(3, average="macro", confusion_matrix=cm, name="f1")
+    weighted = cmm.F1Score(3, average="macro", confusion_matrix=cm, name="weighted_f1")
+    loss = "sparse_categorical_crossentropy"
+    with pytest.raises(ValueError, match="'f1' \\(in metrics\\) and 'weighted_f1' \\(in weighted_metrics\\) share"):
+        compat_metrics.compile(sc.small_model(), optimizer="sgd", loss=loss, metrics=[f1], weighted_metrics=[weighted])
+    with pytest.raises(ValueError, match="share ConfusionMatrix"):
+        compat_metrics.compile(sc.small_model(), optimizer="sgd", loss=loss, metrics=[[f1], [cm]])
+    # one argument, one output: sharing is what the matrix is for
+    per_class = cmm.F1Score(3, confusion_matrix=cm, name="f1_class").per_class_metrics()
+    model = compat_metrics.compile(sc.small_model(), optimizer="sgd", loss=loss, metrics=per_class + [f1, weighted])
+    x, y = sc.class_data(9, 20)
+    results = scenarios.evaluate_dict(model, x, y, batch_size=10)
+    expected = sc.sklearn_score("f1", y, model.predict(x, verbose=0).argmax(1), 3, "macro")
+    np.testing.assert_allclose([results["f1"], results["weighted_f1"]], [expected, expected], rtol=1e-5)
+
+
 def test_sharing_requires_matching_settings():
     cm = cmm.ConfusionMatrix(3)
     with pytest.raises(ValueError, match="num_classes"):

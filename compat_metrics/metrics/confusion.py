@@ -8,7 +8,8 @@ the number of batches already added (a repeated call by the same sharer is a
 new batch). ``cm.batches_added()`` shows it. Every sharer still checks its
 inputs, but only the first update of a step is counted: sharers must receive
 the same batch (the same model output and sample weights; not one in
-``metrics`` and one in ``weighted_metrics``). Resetting any sharer resets the
+``metrics`` and one in ``weighted_metrics``: ``compat_metrics.compile``
+refuses that). Resetting any sharer resets the
 shared state and every sharer's count.
 
 Version notes:
