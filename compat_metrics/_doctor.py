@@ -15,6 +15,10 @@ import os
 import platform
 import sys
 
+from packaging.requirements import Requirement
+
+from compat_metrics import _matrix
+
 HELP = "show the installed TF/Keras stack, the mechanism of each feature, and broken set-ups"
 
 # distribution names -> label (the first installed name of each group wins)
@@ -43,17 +47,9 @@ _FAILS_TO_IMPORT = ("protobuf",)
 
 def _pin_problems(versions):
     """The table's pins for the installed TF release that the installed packages break."""
-    from packaging.requirements import Requirement
-    from compat_metrics import _matrix
-    if "tensorflow" not in versions:
-        return []
-    release = _minor_pair(versions["tensorflow"])
-    for combo in _matrix.TABLE.values():
-        pinned = Requirement(combo.tf).specifier
-        if len(pinned) == 1 and next(iter(pinned)).operator == "==" \
-                and _minor_pair(next(iter(pinned)).version) == release:
-            break
-    else:
+    combo = _matrix.TABLE.get("{}.{}".format(*_minor_pair(versions["tensorflow"]))) \
+        if "tensorflow" in versions else None
+    if combo is None:
         return []  # a release the table does not pin (e.g. current TF)
     problems = []
     for requirement, reason in combo.deps:
@@ -121,8 +117,7 @@ def diagnose(versions, environ):
         environ: the environment variables (``os.environ``).
     """
     problems = []
-    from compat_metrics._matrix import legacy_keras_requested
-    legacy = legacy_keras_requested(environ)
+    legacy = _matrix.legacy_keras_requested(environ)
     if "tensorflow" not in versions:
         problems.append({"level": "error", "message": "TensorFlow is not installed: pip install tensorflow-cpu "
                                                         "(or tensorflow-cpu==1.15.0 on Python 3.7)."})

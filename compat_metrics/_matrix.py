@@ -53,6 +53,7 @@ def legacy_keras_requested(environ):
     """Whether ``environ`` asks TF >= 2.16 for ``tf_keras``: the values TensorFlow itself accepts."""
     return environ.get("TF_USE_LEGACY_KERAS") in ("true", "True", "1")
 
+
 # Requirements for the environment that runs tox itself ([tox] requires).
 TOX_REQUIRES = (
     ("tox>=4", "the generated configuration uses tox 4 syntax"),

@@ -8,6 +8,8 @@
   need it.
 """
 
+import tensorflow as tf
+
 from . import runtime
 from ._backend import impl
 from .input_loss import InputLoss
@@ -50,15 +52,10 @@ def _metric_slots(kwargs):
         else:
             groups = [(None, value)]
         for output, metrics in groups:
-            stack = [metrics]
-            while stack:
-                item = stack.pop()
-                if isinstance(item, dict):
-                    stack.extend(item.values())
-                elif isinstance(item, (list, tuple)):
-                    stack.extend(item)
-                elif item is not None:
-                    yield (key if output is None else "{}[{!r}]".format(key, output)), item
+            where = key if output is None else "{}[{!r}]".format(key, output)
+            for item in tf.nest.flatten(metrics):  # as gradient_norm_metrics reads the argument
+                if item is not None:
+                    yield where, item
 
 
 def _check_shared_confusion_matrices(kwargs):

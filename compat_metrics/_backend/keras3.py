@@ -4,8 +4,10 @@ Differences handled here: ``compile`` raises ``TypeError`` on
 ``experimental_run_tf_function`` (dropped, with a warning); ``add_weight``
 takes ``shape`` first (only keywords are used); there is no graph mode;
 models save as ``.keras`` only; input-dependent losses get their inputs from a
-``train_step``/``test_step`` hook.
+``compute_loss`` hook.
 """
+
+import tensorflow as tf
 
 from .. import runtime
 from ._common import (compiled_loss_objects, install_input_hook, register_serializable,  # noqa: F401
@@ -81,7 +83,6 @@ def _unscaled_gradients(optimizer, grads_and_vars):
     multiplies the loss; the optimizer divides the gradients again when it
     applies them. ``scale_loss(1)`` is that factor at this step.
     """
-    import tensorflow as tf
     one = tf.constant(1.0)
     scale = optimizer.scale_loss(one)
     if scale is one:
@@ -90,7 +91,6 @@ def _unscaled_gradients(optimizer, grads_and_vars):
 
 
 def _divide(gradient, scale):
-    import tensorflow as tf
     if gradient is None:
         return None
     if isinstance(gradient, tf.IndexedSlices):
@@ -116,7 +116,6 @@ def layer_add_metric(layer, value, name):
         object.__setattr__(layer, _LAYER_METRICS, own)
     metric = own.get(name)
     if metric is None:
-        import tensorflow as tf
         with tf.init_scope():
             metric = keras.metrics.Mean(name=name)
         own[name] = metric
@@ -146,7 +145,6 @@ _unscale_loss_for_distribution = _find_unscale_loss_for_distribution()
 
 def step_loss(model, x, y, y_pred, sample_weight):
     """Keras 3's training loss: ``compute_loss``, the loss tracker, then loss scaling."""
-    import tensorflow as tf
     compute_loss = getattr(model, "_compute_loss", None) or model.compute_loss  # passes training= only if accepted
     loss = compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True)
     tracker = getattr(model, "_loss_tracker", None)

@@ -202,11 +202,9 @@ class _Analysis(cst.CSTVisitor):
 
     def visit_ImportFrom(self, node):
         if not isinstance(node.names, cst.ImportStar):
-            self.imported_names.update(alias.asname.name.value if alias.asname else _code(alias.name)
-                                       for alias in node.names)
+            self.imported_names.update(_bound_name(alias) for alias in node.names)
         if _is_tfa_from_import(node):
-            for alias in node.names:
-                self.tfa_aliases.add(alias.asname.name.value if alias.asname else _code(alias.name))
+            self.tfa_aliases.update(_bound_name(alias) for alias in node.names)
 
     def visit_ClassDef(self, node):
         for base in node.bases:
@@ -652,6 +650,11 @@ def _call_func(node):
     return node.func if isinstance(node, cst.Call) else node
 
 
+def _bound_name(alias):
+    """The name an import alias binds as written: ``x`` of ``... as x``, else the imported name."""
+    return alias.asname.name.value if alias.asname else _code(alias.name)
+
+
 def _is_tfa_from_import(node):
     """Whether ``node`` is ``from tensorflow_addons[...] import names`` (not ``*``)."""
     return (isinstance(node, cst.ImportFrom) and not node.relative and node.module is not None
@@ -721,7 +724,7 @@ class _Imports(cst.CSTTransformer):
             body = _drop_statements(body, lambda stmt: (
                 isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1
                 and (isinstance(stmt.body[0], cst.Import) or _is_tfa_from_import(stmt.body[0])) and all(
-                    (a.asname.name.value if a.asname else _code(a.name)) in self.drop_aliases
+                    _bound_name(a) in self.drop_aliases
                     for a in stmt.body[0].names)))
         missing = [line for line in self.add if not any(
             isinstance(s, cst.SimpleStatementLine) and _code(s).strip() == line for s in body)]

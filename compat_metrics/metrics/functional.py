@@ -108,6 +108,15 @@ def _one_hot_ids(y_true, num_classes, checks):
     return ids
 
 
+def _check_columns(tensor, cols, num_classes, what, checks):
+    """Check at run time that ``tensor`` has ``num_classes`` columns, unless its static width ``cols`` is known
+    (then the caller has checked it when the graph was built)."""
+    if cols is None:
+        checks.append(_assert(tf.equal(tf.shape(tensor)[-1], num_classes),
+                              "{} must have num_classes={} columns. Shape:".format(what, num_classes),
+                              [tf.shape(tensor)]))
+
+
 def _check_batch(y_true, y_pred, sample_weight, checks):
     n_true, n_pred = _static_dim(y_true, 0), _static_dim(y_pred, 0)
     if n_true is not None and n_pred is not None and n_true != n_pred:
@@ -183,10 +192,7 @@ def prepare_inputs(y_true, y_pred, num_classes, threshold=None, multilabel=False
         checks.append(_assert(tf.reduce_all(tf.logical_or(tf.equal(truth, 0.0), tf.equal(truth, 1.0))),
                               "multilabel y_true must hold 0/1 indicators."))
         for name, tensor, cols in (("y_true", y_true, true_cols), ("y_pred", y_pred, pred_cols)):
-            if cols is None:  # a static width was checked above
-                checks.append(_assert(tf.equal(tf.shape(tensor)[-1], num_classes),
-                                      "multilabel {} must have num_classes={} columns. Shape:".format(
-                                          name, num_classes), [tf.shape(tensor)]))
+            _check_columns(tensor, cols, num_classes, "multilabel " + name, checks)
         pred = tf.cast(tf.cast(y_pred, tf.float32) > threshold, tf.float32)
         true = truth
     else:
@@ -200,10 +206,7 @@ def prepare_inputs(y_true, y_pred, num_classes, threshold=None, multilabel=False
             raise ValueError("y_pred has {} columns but num_classes={}: expected shape (n, {})"
                              .format(pred_cols, num_classes, num_classes))
         else:
-            if pred_cols is None:
-                checks.append(_assert(tf.equal(tf.shape(y_pred)[-1], num_classes),
-                                      "y_pred must have num_classes={} columns. Shape:".format(num_classes),
-                                      [tf.shape(y_pred)]))
+            _check_columns(y_pred, pred_cols, num_classes, "y_pred", checks)
             if threshold is not None and num_classes == 2:
                 pred = tf.cast(tf.cast(y_pred[:, 1], tf.float32) > threshold, tf.int32)
             else:
