@@ -22,11 +22,9 @@ import os
 import tensorflow as tf
 from packaging.version import Version
 
-from . import _matrix
-
 __all__ = [
     "TF_VERSION", "KERAS_FLAVOUR", "KERAS_VERSION", "BACKEND", "keras",
-    "IS_TF1", "LEGACY_KERAS_REQUESTED", "in_graph_mode", "supports_graph_mode",
+    "IS_TF1", "in_graph_mode", "supports_graph_mode",
     "describe", "GraphModeNotSupportedError",
 ]
 
@@ -43,7 +41,6 @@ def _base_version(text):
 
 TF_VERSION = _base_version(tf.__version__)
 IS_TF1 = TF_VERSION.major == 1
-LEGACY_KERAS_REQUESTED = _matrix.legacy_keras_requested(os.environ)
 
 
 def _detect_keras():

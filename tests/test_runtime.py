@@ -38,16 +38,39 @@ def test_keras_flavour_matches_the_installed_stack():
 
 
 def test_no_version_checks_outside_the_dispatch_point():
-    allowed = {PACKAGE / "runtime.py"}
-    pattern = re.compile(r"\w\.__version__|KERAS_FLAVOUR|TF_VERSION|KERAS_VERSION|IS_TF1")
+    """Versions are read in runtime.py and turned into capabilities in _capabilities.py; the
+    backend and the public modules ask for a capability (the pytest plugin's version markers
+    and the known-good install table excepted)."""
+    allowed = {PACKAGE / name for name in ("runtime.py", "_capabilities.py", "pytest_plugin.py", "_matrix.py")}
+    pattern = re.compile(r"\w\.__version__|KERAS_FLAVOUR|TF_VERSION|KERAS_VERSION|IS_TF1"
+                         r"|hasattr\(\w+, [\"'](train_step|test_step|compute_loss|compute_metrics|reset_states?"
+                         r"|F1Score|add_metric|get_registered_name)[\"']\)")
     offenders = []
     for path in PACKAGE.rglob("*.py"):
-        if path in allowed or path.parent.name == "_backend" or path.name in ("pytest_plugin.py", "_matrix.py"):
+        if path in allowed:
             continue
         for number, line in enumerate(path.read_text().splitlines(), 1):
             if pattern.search(line):
                 offenders.append("{}:{}: {}".format(path.name, number, line.strip()))
     assert not offenders, offenders
+
+
+def test_capabilities_agree_with_the_installed_keras():
+    """Each flag is what this Keras does, whichever release it is."""
+    from compat_metrics import _capabilities as caps
+    keras = compat_metrics.keras
+    assert set(caps.as_dict()) == set(caps.NAMES) and all(isinstance(v, bool) for v in caps.as_dict().values())
+    assert caps.KERAS3 == (runtime.KERAS_FLAVOUR == "keras3")
+    assert caps.HONOURS_RUN_TF_FUNCTION == (not caps.KERAS3 and runtime.TF_VERSION < runtime.Version("2.2"))
+    assert caps.HAS_TRAIN_STEP == (caps.KERAS3 or runtime.TF_VERSION >= runtime.Version("2.2"))
+    assert caps.HAS_COMPUTE_LOSS == (caps.KERAS3 or runtime.KERAS_FLAVOUR == "tf_keras"
+                                     or runtime.TF_VERSION >= runtime.Version("2.8"))
+    assert caps.RESET_IS_RESET_STATE == (caps.KERAS3 or runtime.TF_VERSION >= runtime.Version("2.5"))
+    assert caps.HAS_F1_SCORE == (caps.KERAS3 or runtime.KERAS_FLAVOUR == "tf_keras"
+                                 or runtime.TF_VERSION >= runtime.Version("2.13"))
+    assert caps.HAS_LAYER_ADD_METRIC == (not caps.KERAS3)
+    if caps.HAS_TRAIN_STEP:
+        assert "train_step" in dir(keras.Model)
 
 
 def test_public_api_is_exported():

@@ -5,7 +5,7 @@ import warnings
 
 import tensorflow as tf
 
-from .. import runtime
+from .. import _capabilities as caps, runtime
 
 _WARNED = set()
 
@@ -37,7 +37,7 @@ def register_serializable(cls):
     """
     utils = runtime.keras.utils
     library = cls.__module__.split(".")[0] == LIBRARY_PACKAGE
-    if library and hasattr(utils, "get_registered_name"):
+    if library and caps.REGISTERED_NAMES:
         if cls not in _REGISTERED:
             _REGISTERED.add(cls)
             utils.register_keras_serializable(package=LIBRARY_PACKAGE)(cls)

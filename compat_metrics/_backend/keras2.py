@@ -13,7 +13,8 @@ import importlib
 
 import tensorflow as tf
 
-from .. import runtime
+from .. import _capabilities as caps, runtime
+from .._capabilities import HAS_TRAIN_STEP, HONOURS_RUN_TF_FUNCTION  # noqa: F401  (named in MECHANISMS)
 from ._common import (compiled_loss_objects, install_input_hook, model_inputs, register_serializable,  # noqa: F401
                       state_variable, warn_once)
 from ._gradients import (compiled_metric_objects, hook_apply_gradients, hook_test_gradients,  # noqa: F401
@@ -24,8 +25,6 @@ Loss = keras.losses.Loss
 Metric = keras.metrics.Metric
 
 RUN_TF_FUNCTION_FLAG = "experimental_run_tf_function"
-HONOURS_RUN_TF_FUNCTION = runtime.TF_VERSION < runtime.Version("2.2")
-HAS_TRAIN_STEP = not HONOURS_RUN_TF_FUNCTION
 _backend_module = importlib.import_module(keras.backend.variable.__module__)
 
 MECHANISMS = {
@@ -78,16 +77,16 @@ def compile_kwargs(kwargs, needs_model_step_outside_tf_function):
         if needs_model_step_outside_tf_function and not runtime.in_graph_mode():
             if kwargs.get(RUN_TF_FUNCTION_FLAG, False):
                 warn_once("etf-forced", "compat_metrics: experimental_run_tf_function=True "
-                          "replaced by False: on TF {} a loss that uses the model's inputs, "
+                          "replaced by False: on {} a loss that uses the model's inputs, "
                           "or a GradientNorm metric, only runs without tf.function."
-                          .format(runtime.TF_VERSION))
+                          .format(caps.STACK))
             kwargs[RUN_TF_FUNCTION_FLAG] = False
         return kwargs
     if RUN_TF_FUNCTION_FLAG in kwargs:
         kwargs.pop(RUN_TF_FUNCTION_FLAG)
         warn_once("etf-dropped", "compat_metrics: dropped experimental_run_tf_function: "
-                  "TF {} ignores it (since TF 2.2 Keras always runs training in "
-                  "tf.function).".format(runtime.TF_VERSION))
+                  "{} ignores it (since TF 2.2 Keras always runs training in "
+                  "tf.function).".format(caps.STACK))
     return kwargs
 
 
@@ -150,16 +149,16 @@ def bind_gradient_recorder(model, record):
     """
     if HONOURS_RUN_TF_FUNCTION and (tf.distribute.has_strategy() or getattr(model, "_distribution_strategy", None)):
         raise NotImplementedError(
-            "GradientNorm under tf.distribute needs TF >= 2.2: TF {} Keras records the gradients in "
+            "GradientNorm under tf.distribute needs TF >= 2.2: {} records the gradients in "
             "its graph code path, which does not run under a distribution strategy. Train without "
-            "the strategy, or upgrade TensorFlow.".format(runtime.TF_VERSION))
+            "the strategy, or upgrade TensorFlow.".format(caps.STACK))
     if runtime.in_graph_mode() or (HONOURS_RUN_TF_FUNCTION and getattr(model, "total_loss", None) is not None):
         record_graph_gradients(model, record)
         return
     # TF >= 2.2; and TF 2.0/2.1 with run_eagerly=True (no Keras graph: training
     # only, evaluate keeps the last training value).
     hook_apply_gradients(model, record)
-    if hasattr(model, "compute_loss"):
+    if caps.HAS_COMPUTE_LOSS:
         hook_test_gradients(model, record)
 
 
@@ -172,22 +171,22 @@ def check_train_step():
     """Raise ``RuntimeError`` where Keras has no ``Model.train_step`` (TF 1.15-2.1, graph mode)."""
     if not HAS_TRAIN_STEP or runtime.in_graph_mode():
         raise RuntimeError(
-            "compat_metrics.train_step: Keras in TF {} {}has no Model.train_step (added in TF 2.2, "
+            "compat_metrics.train_step: Keras in {} {}has no Model.train_step (added in TF 2.2, "
             "eager only), so an override is never called. Put the metrics in "
             "compat_metrics.compile(model, metrics=[...]) (GradientNorm included) instead."
-            .format(runtime.TF_VERSION, "in graph mode " if runtime.in_graph_mode() else ""))
+            .format(caps.STACK, "in graph mode " if runtime.in_graph_mode() else ""))
 
 
 def step_loss(model, x, y, y_pred, sample_weight):
     """The loss of one training step: ``compute_loss`` (TF >= 2.8) or ``compiled_loss``."""
-    if hasattr(model, "compute_loss"):
+    if caps.HAS_COMPUTE_LOSS:
         return model.compute_loss(x, y, y_pred, sample_weight)
     return model.compiled_loss(y, y_pred, sample_weight, regularization_losses=model.losses)
 
 
 def step_metrics(model, x, y, y_pred, sample_weight):
     """Update the compiled metrics; return the logs (``compute_metrics`` or ``compiled_metrics``)."""
-    if hasattr(model, "compute_metrics"):
+    if caps.HAS_COMPUTE_METRICS:
         return model.compute_metrics(x, y, y_pred, sample_weight)
     model.compiled_metrics.update_state(y, y_pred, sample_weight)
     return {metric.name: metric.result() for metric in model.metrics}

@@ -9,7 +9,7 @@ models save as ``.keras`` only; input-dependent losses get their inputs from a
 
 import tensorflow as tf
 
-from .. import runtime
+from .. import _capabilities as caps, runtime
 from ._common import (compiled_loss_objects, install_input_hook, register_serializable,  # noqa: F401
                       state_variable, warn_once)
 from ._gradients import compiled_metric_objects, hook_apply_gradients, hook_test_gradients  # noqa: F401
@@ -50,8 +50,8 @@ def compile_kwargs(kwargs, needs_model_step_outside_tf_function):
     if RUN_TF_FUNCTION_FLAG in kwargs:
         kwargs.pop(RUN_TF_FUNCTION_FLAG)
         warn_once("etf-dropped", "compat_metrics: dropped experimental_run_tf_function: "
-                  "Keras {} raises TypeError for it (it always runs tf.function)."
-                  .format(runtime.KERAS_VERSION))
+                  "{} raises TypeError for it (Keras 3 always runs tf.function)."
+                  .format(caps.STACK))
     return kwargs
 
 

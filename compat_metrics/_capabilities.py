@@ -1,0 +1,93 @@
+"""What the installed TensorFlow/Keras can do: named capabilities, decided once.
+
+TensorFlow's behaviour changes at a dozen releases (2.2 ``train_step``, 2.5
+``reset_state``, 2.8 ``compute_loss``, 2.13 ``F1Score``, 2.16 Keras 3, Keras 3
+minor releases), not at the three families :mod:`compat_metrics.runtime` names.
+Each change is one flag here, computed at import from the runtime facts and,
+where the installed Keras can simply be asked, from a probe of its classes. The
+backend (``_backend``) and the tests' ``skipif`` conditions import these flags;
+nothing else branches on a version. Supporting a new release means editing this
+table (and at most one backend module).
+
+Execution mode (TF1 graph mode or eager) is a call-time question, answered by
+:func:`compat_metrics.runtime.in_graph_mode`, not a flag.
+
+Flags (all ``bool`` unless noted):
+    KERAS3: Keras 3 is ``tf.keras`` (TF >= 2.16 without ``TF_USE_LEGACY_KERAS``).
+    GRAPH_MODE: Keras can train in TF1 graph mode (everything but Keras 3).
+    HAS_TRAIN_STEP: ``Model.train_step``/``test_step`` exist and ``fit`` calls
+        them (Keras 2 from TF 2.2, Keras 3, tf_keras).
+    HONOURS_RUN_TF_FUNCTION: ``compile(experimental_run_tf_function=False)``
+        changes the code path (TF 1.15, 2.0, 2.1); later Keras 2 pops it and
+        Keras 3 raises ``TypeError``.
+    ACCEPTS_RUN_TF_FUNCTION: ``compile`` accepts the flag at all (not Keras 3).
+    HAS_COMPUTE_LOSS: ``Model.compute_loss(x, y, y_pred, sample_weight)`` (TF >= 2.8).
+    HAS_COMPUTE_METRICS: ``Model.compute_metrics`` (TF >= 2.8).
+    RESET_IS_RESET_STATE: Keras resets metrics through ``reset_state`` (TF >= 2.5,
+        Keras 3); before, through ``reset_states``.
+    HAS_RESET_STATES: ``Metric.reset_states`` exists (not on Keras 3).
+    DICT_RESULTS_FLATTENED: a metric whose ``result()`` is a dict of scalars
+        shows as one log entry per key (``train_step`` Keras and Keras 3).
+    HAS_F1_SCORE: ``keras.metrics.F1Score`` is built in (TF >= 2.13, Keras 3).
+    HAS_LAYER_ADD_METRIC: ``Layer.add_metric`` exists (removed in Keras 3).
+    HAS_MODEL_ADD_LOSS_SYMBOLIC: ``model.add_loss(symbolic tensor)`` works (not Keras 3).
+    ADD_WEIGHT_NAME_FIRST: ``add_weight``'s first positional argument is ``name``
+        (Keras 2); Keras 3 takes ``shape`` first. The library passes keywords.
+    REGISTERED_NAMES: ``keras.utils.get_registered_name`` exists (TF >= 2.2):
+        custom objects save under ``"package>Name"``; before, bare class names.
+    SAVED_MODEL_FORMAT: ``model.save(dir, save_format="tf")`` writes a SavedModel
+        Keras can load back as a Keras model (Keras 2 with ``train_step``).
+    SAVE_SUFFIX: ``".keras"`` (Keras 3, the only whole-model format) or ``".h5"``.
+    GRADIENT_NORM_DISTRIBUTED: a ``GradientNorm`` can read gradients under a
+        ``tf.distribute`` strategy (needs the ``train_step`` code path).
+    KERAS3_KEEPS_TRAIN_STEP_LOGS: extra logs returned by a custom ``train_step``
+        reach ``History`` (not Keras 3 before 3.3, keras#19529).
+    KERAS3_NEW_REGISTERED_NAMES: Keras >= 3.7 registered-name format (keras#20806).
+    STACK: ``"TF 2.3.4 (Keras 2.4.0)"``, for messages.
+    RELEASE: ``(major, minor)`` of TensorFlow, for tables and messages only.
+"""
+
+# Imported by name: ``from . import runtime`` would load the whole package (its lazy ``__getattr__``).
+from .runtime import KERAS_FLAVOUR, KERAS_VERSION, TF_VERSION, Version
+from .runtime import keras as _keras
+
+_Model = _keras.Model
+_Metric = _keras.metrics.Metric
+
+KERAS3 = KERAS_FLAVOUR == "keras3"
+GRAPH_MODE = not KERAS3
+HAS_TRAIN_STEP = hasattr(_Model, "train_step")
+HONOURS_RUN_TF_FUNCTION = not KERAS3 and not HAS_TRAIN_STEP
+ACCEPTS_RUN_TF_FUNCTION = not KERAS3
+HAS_COMPUTE_LOSS = hasattr(_Model, "compute_loss")
+HAS_COMPUTE_METRICS = hasattr(_Model, "compute_metrics")
+RESET_IS_RESET_STATE = hasattr(_Metric, "reset_state")
+HAS_RESET_STATES = hasattr(_Metric, "reset_states")
+DICT_RESULTS_FLATTENED = HAS_TRAIN_STEP
+HAS_F1_SCORE = hasattr(_keras.metrics, "F1Score")
+HAS_LAYER_ADD_METRIC = not KERAS3  # Keras 3 keeps the name, raising NotImplementedError
+HAS_MODEL_ADD_LOSS_SYMBOLIC = not KERAS3
+ADD_WEIGHT_NAME_FIRST = not KERAS3
+REGISTERED_NAMES = hasattr(_keras.utils, "get_registered_name")
+SAVED_MODEL_FORMAT = not KERAS3 and HAS_TRAIN_STEP
+SAVE_SUFFIX = ".keras" if KERAS3 else ".h5"
+GRADIENT_NORM_DISTRIBUTED = HAS_TRAIN_STEP
+KERAS3_KEEPS_TRAIN_STEP_LOGS = not KERAS3 or KERAS_VERSION >= Version("3.3")
+KERAS3_NEW_REGISTERED_NAMES = KERAS3 and KERAS_VERSION >= Version("3.7")
+
+STACK = "TF {} ({} {})".format(TF_VERSION, "tf_keras" if KERAS_FLAVOUR == "tf_keras" else "Keras",
+                               KERAS_VERSION)
+RELEASE = (TF_VERSION.major, TF_VERSION.minor)
+
+NAMES = (
+    "KERAS3", "GRAPH_MODE", "HAS_TRAIN_STEP", "HONOURS_RUN_TF_FUNCTION", "ACCEPTS_RUN_TF_FUNCTION",
+    "HAS_COMPUTE_LOSS", "HAS_COMPUTE_METRICS", "RESET_IS_RESET_STATE", "HAS_RESET_STATES",
+    "DICT_RESULTS_FLATTENED", "HAS_F1_SCORE", "HAS_LAYER_ADD_METRIC", "HAS_MODEL_ADD_LOSS_SYMBOLIC",
+    "ADD_WEIGHT_NAME_FIRST", "REGISTERED_NAMES", "SAVED_MODEL_FORMAT", "GRADIENT_NORM_DISTRIBUTED",
+    "KERAS3_KEEPS_TRAIN_STEP_LOGS", "KERAS3_NEW_REGISTERED_NAMES",
+)
+
+
+def as_dict():
+    """``{flag name: value}`` for every boolean capability (``doctor`` and the sweep print it)."""
+    return {name: globals()[name] for name in NAMES}
