@@ -40,6 +40,8 @@ Flags (all ``bool`` unless noted):
     SAVE_SUFFIX: ``".keras"`` (Keras 3, the only whole-model format) or ``".h5"``.
     GRADIENT_NORM_DISTRIBUTED: a ``GradientNorm`` can read gradients under a
         ``tf.distribute`` strategy (needs the ``train_step`` code path).
+    HAS_LOSS_SCALE_OPTIMIZER: ``keras.mixed_precision.LossScaleOptimizer`` (TF >= 2.4;
+        ``experimental`` before).
     KERAS3_KEEPS_TRAIN_STEP_LOGS: extra logs returned by a custom ``train_step``
         reach ``History`` (not Keras 3 before 3.3, keras#19529).
     KERAS3_NEW_REGISTERED_NAMES: Keras >= 3.7 registered-name format (keras#20806).
@@ -72,6 +74,7 @@ REGISTERED_NAMES = hasattr(_keras.utils, "get_registered_name")
 SAVED_MODEL_FORMAT = not KERAS3 and HAS_TRAIN_STEP
 SAVE_SUFFIX = ".keras" if KERAS3 else ".h5"
 GRADIENT_NORM_DISTRIBUTED = HAS_TRAIN_STEP
+HAS_LOSS_SCALE_OPTIMIZER = hasattr(getattr(_keras, "mixed_precision", None), "LossScaleOptimizer")
 KERAS3_KEEPS_TRAIN_STEP_LOGS = not KERAS3 or KERAS_VERSION >= Version("3.3")
 KERAS3_NEW_REGISTERED_NAMES = KERAS3 and KERAS_VERSION >= Version("3.7")
 
@@ -84,7 +87,7 @@ NAMES = (
     "HAS_COMPUTE_LOSS", "HAS_COMPUTE_METRICS", "RESET_IS_RESET_STATE", "HAS_RESET_STATES",
     "DICT_RESULTS_FLATTENED", "HAS_F1_SCORE", "HAS_LAYER_ADD_METRIC", "HAS_MODEL_ADD_LOSS_SYMBOLIC",
     "ADD_WEIGHT_NAME_FIRST", "REGISTERED_NAMES", "SAVED_MODEL_FORMAT", "GRADIENT_NORM_DISTRIBUTED",
-    "KERAS3_KEEPS_TRAIN_STEP_LOGS", "KERAS3_NEW_REGISTERED_NAMES",
+    "HAS_LOSS_SCALE_OPTIMIZER",    "KERAS3_KEEPS_TRAIN_STEP_LOGS", "KERAS3_NEW_REGISTERED_NAMES",
 )
 
 

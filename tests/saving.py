@@ -8,15 +8,16 @@ import sys
 import numpy as np
 
 import compat_metrics
+from compat_metrics import _capabilities as caps
 
 SCENARIOS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scenarios.py")
 
 
 def save_formats():
     """The formats this Keras saves a whole model in, as file suffixes."""
-    if compat_metrics.runtime.KERAS_FLAVOUR == "keras3":
+    if caps.KERAS3:
         return [".keras"]
-    if compat_metrics.runtime.in_graph_mode() or compat_metrics.runtime.TF_VERSION < compat_metrics.runtime.Version("2.2"):
+    if compat_metrics.runtime.in_graph_mode() or not caps.SAVED_MODEL_FORMAT:
         return [".h5"]  # TF1 graph mode, and TF 2.0/2.1 whose Keras builds losses at compile
     return [".h5", ""]  # "" = SavedModel directory
 

@@ -4,9 +4,10 @@ import warnings
 
 import pytest
 
+import capability_marks
 import compat_metrics
 import scenarios
-from compat_metrics import runtime
+from compat_metrics import _capabilities as caps
 from compat_metrics._backend import _common
 
 FLAG = "experimental_run_tf_function"
@@ -14,7 +15,7 @@ FLAG = "experimental_run_tf_function"
 
 def _expected_kept():
     # Honoured by TF 2.0/2.1; popped from 2.2; TypeError on Keras 3.
-    return runtime.KERAS_FLAVOUR == "keras2" and runtime.TF_VERSION < runtime.Version("2.2")
+    return caps.HONOURS_RUN_TF_FUNCTION
 
 
 def test_compile_kwargs_keeps_or_drops_the_flag_as_this_tf_needs():
@@ -42,13 +43,13 @@ def test_plain_keras3_compile_raises_on_the_flag():
         model.compile(optimizer="sgd", loss="mse", **{FLAG: False})
 
 
-@pytest.mark.requires_tf("<2.2")
+@capability_marks.run_tf_function_honoured
 def test_input_loss_forces_the_flag_off_on_tf20_21():
     kwargs = compat_metrics.compile_kwargs(loss=scenarios.LocLoss(), **{FLAG: True})
     assert kwargs[FLAG] is False
 
 
-@pytest.mark.requires_tf("<2.2")
+@capability_marks.run_tf_function_honoured
 def test_gradient_norm_forces_the_flag_off_on_tf20_21_and_says_why():
     _common._WARNED.clear()
     with warnings.catch_warnings(record=True) as caught:
@@ -58,7 +59,7 @@ def test_gradient_norm_forces_the_flag_off_on_tf20_21_and_says_why():
     assert any("GradientNorm" in str(w.message) for w in caught), [str(w.message) for w in caught]
 
 
-@pytest.mark.requires_tf(">=2.2")
+@capability_marks.train_step
 def test_dropped_flag_warning_points_at_the_callers_line():
     _common._WARNED.clear()
     with warnings.catch_warnings(record=True) as caught:

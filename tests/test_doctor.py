@@ -10,9 +10,8 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
-from packaging.version import Version
 
-from compat_metrics import _doctor, _matrix, cli, runtime
+from compat_metrics import _capabilities as caps, _doctor, _matrix, cli, runtime
 from compat_metrics._backend import impl
 
 
@@ -72,7 +71,7 @@ def test_mismatched_tf_keras_and_missing_tensorflow():
     assert _levels(_doctor.diagnose({"libcst": "1"}, {}))[0] == ("error", "TensorFlow is not installed")
 
 
-@pytest.mark.skipif(importlib.util.find_spec("tf_keras") is not None or runtime.TF_VERSION < Version("2.16"),
+@pytest.mark.skipif(importlib.util.find_spec("tf_keras") is not None or not caps.KERAS3,
                     reason="needs TF >= 2.16 without tf-keras installed (the tf-latest env)")
 def test_command_runs_where_keras_cannot_be_imported():
     """TF_USE_LEGACY_KERAS=1 without tf-keras: ``tf.keras`` fails to import, the doctor still reports."""

@@ -15,7 +15,7 @@ from hypothesis import given, settings, strategies as st
 
 import compat_metrics
 from compat_metrics import metrics as cmm
-from compat_metrics import runtime
+from compat_metrics import _capabilities as caps, runtime
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import metric_scenarios as sc  # noqa: E402
@@ -496,7 +496,7 @@ def test_saved_model_loads_metric_arguments_without_custom_objects(tmp_path):
                            metrics=[HuberMetric(threshold=0.2, name="huber"),
                                     cmm.F1Score(3, average="macro", name="f1m")])
     model.evaluate(x, y, verbose=0)
-    suffix = ".keras" if runtime.KERAS_FLAVOUR == "keras3" else ".h5"
+    suffix = caps.SAVE_SUFFIX
     path = str(tmp_path / ("model" + suffix))
     model.save(path)
     loaded = compat_metrics.load_model(path)

@@ -13,6 +13,7 @@ import pytest
 
 pytest.importorskip("libcst", reason="compat-metrics migrate needs LibCST (pip install 'compat_metrics[migrate]')")
 
+import capability_marks  # noqa: E402
 from compat_metrics import cli  # noqa: E402
 from compat_metrics._migrate._engine import RULES, MigrateError, migrate_source  # noqa: E402
 
@@ -464,7 +465,7 @@ def _run_rewritten(name, tmp_path):
     return json.loads(line[len("RESULT "):])
 
 
-seed_run = pytest.mark.requires_tf(">=2.2")
+seed_run = capability_marks.train_step
 
 
 @seed_run

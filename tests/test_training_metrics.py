@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import capability_marks
 import compat_metrics
 import saving
 import training_scenarios as ts
@@ -44,7 +45,7 @@ def test_gradient_norm_under_mirrored_strategy_is_the_whole_batch_norm():
     np.testing.assert_allclose(result["evaluate"], result["reference"], rtol=1e-4)
 
 
-@pytest.mark.requires_tf(">=2.4")
+@capability_marks.loss_scale_optimizer
 def test_gradient_norm_with_a_loss_scale_optimizer_is_the_unscaled_norm():
     # Keras 3's train_step hands the optimizer the gradients of the scaled loss (x 2**15).
     _check_fit_gradient_norm(keras.mixed_precision.LossScaleOptimizer(ts.zero_lr_sgd()))
@@ -69,7 +70,7 @@ def test_failed_compile_leaves_the_gradient_norm_unconnected():
         m.fit(x, y, epochs=1, verbose=0)
 
 
-@pytest.mark.requires_tf(">=2.2")
+@capability_marks.train_step
 def test_bind_gradient_metrics_after_plain_compile():
     m = ts.model()
     m.compile(optimizer=ts.zero_lr_sgd(), loss="mse", metrics=[compat_metrics.GradientNorm()])
@@ -80,7 +81,7 @@ def test_bind_gradient_metrics_after_plain_compile():
     np.testing.assert_allclose(history["gradient_norm"][0], ts.weighted_mean(norms, sizes), rtol=1e-4)
 
 
-@pytest.mark.requires_tf(">=2.2")
+@capability_marks.train_step
 def test_recompiling_replaces_the_gradient_metrics():
     m = ts.model()
     compat_metrics.compile(m, optimizer="sgd", loss="mse", metrics=[compat_metrics.GradientNorm("^no_such_layer/")])
@@ -178,7 +179,7 @@ class HelperModel(keras.Model):
         return logs
 
 
-@pytest.mark.requires_tf(">=2.2")
+@capability_marks.train_step
 def test_train_step_helper_matches_independent_values():
     m = ts.model(model_class=HelperModel)
     metrics = ts.gradient_metrics() + [ts.PSNR(max_val=2.0)]
@@ -195,7 +196,7 @@ def test_train_step_helper_matches_independent_values():
     np.testing.assert_allclose(history["psnr"][0], ts.np_psnr(y, pred, 2.0), rtol=1e-4)
 
 
-@pytest.mark.requires_tf(">=2.2")
+@capability_marks.train_step
 def test_train_step_helper_applies_gradients_hook():
     seen = []
 
@@ -217,12 +218,12 @@ def test_train_step_helper_applies_gradients_hook():
         np.testing.assert_array_equal(b, a)
 
 
-@pytest.mark.requires_tf(">=2.2")
+@capability_marks.train_step
 def test_train_step_helper_under_mirrored_strategy_reports_the_whole_batch_loss():
     ts.check_train_step_helper_under_mirrored_strategy()
 
 
-@pytest.mark.requires_tf("<2.2")
+@capability_marks.run_tf_function_honoured
 def test_train_step_helper_explains_missing_train_step():
     m = ts.model()
     compat_metrics.compile(m, optimizer="sgd", loss="mse")

@@ -8,6 +8,9 @@ import tensorflow as tf
 
 from compat_metrics import runtime
 
+# The plugin's markers and fixtures when the package is only on PYTHONPATH (a checkout).
+pytest_plugins = ["compat_metrics.pytest_plugin"]
+
 if not runtime.IS_TF1:
     tf.compat.v1.disable_v2_behavior()
 

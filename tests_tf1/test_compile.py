@@ -4,7 +4,7 @@ import pytest
 
 import compat_metrics
 import scenarios
-from compat_metrics import runtime
+from compat_metrics import _capabilities as caps, runtime
 
 FLAG = "experimental_run_tf_function"
 pytestmark = pytest.mark.graph_mode_only
@@ -13,7 +13,7 @@ pytestmark = pytest.mark.graph_mode_only
 def test_compile_kwargs_keeps_the_flag_where_tf_accepts_it():
     kwargs = compat_metrics.compile_kwargs(optimizer="sgd", loss="mse", **{FLAG: False})
     # TF 1.15 and 2.0/2.1 accept the flag; 2.2+ ignore it and it is dropped.
-    assert (FLAG in kwargs) == (runtime.TF_VERSION < runtime.Version("2.2"))
+    assert (FLAG in kwargs) == caps.HONOURS_RUN_TF_FUNCTION
 
 
 def test_compile_with_the_flag_trains_in_graph_mode():
