@@ -63,6 +63,21 @@ PY37_TOX_REQUIRES = (
                          "(cannot import name 'Literal' from 'typing')"),
 )
 
+PROTOBUF_2X = ("protobuf<3.21", "TF 2.3-2.8 accept any protobuf but fail to import with protobuf >= 3.21 "
+                              "(Descriptors cannot not be created directly)")
+NUMPY_124 = ("numpy<1.24", "TF <= 2.11 uses np.object/np.bool, removed in numpy 1.24 (pip picks numpy 1.24+ "
+                           "on Python >= 3.8)")
+
+
+def _release(minor, tf, python, pythons, deps=(), note=None):
+    env = "tf2{}".format(minor)
+    return Combo("2.{}".format(minor), env, tf, python, pythons, tuple(deps), {}, "eager",
+                 note or "TF 2.{}: Python {}".format(minor, python))
+
+
+# Measured installs (``tensorflow-cpu`` CPU wheels from PyPI): the Python each
+# generated env uses, the Pythons that have wheels, and the pins beyond those TF
+# declares itself (TF 2.3/2.4 pin numpy and h5py themselves; 2.9-2.11 pin protobuf).
 _BASE = (
     Combo("1.15", "tf115", "tensorflow-cpu==1.15.0", "3.7", "==3.7.*", (PROTOBUF, H5PY, NUMPY_115), {}, "graph",
           "TF 1.15: Python 3.7 only; graph mode"),
@@ -72,13 +87,39 @@ _BASE = (
           "TF 2.1: Python 3.7"),
     Combo("2.2", "tf22", "tensorflow-cpu==2.2.3", "3.8", ">=3.7,<3.9", (PROTOBUF,), {}, "eager",
           "TF 2.2: Python 3.8"),
+    _release(3, "tensorflow-cpu==2.3.4", "3.7", ">=3.7,<3.9", (PROTOBUF_2X,), "TF 2.3: Python 3.7 (Keras 2.4)"),
+    _release(4, "tensorflow-cpu==2.4.4", "3.8", ">=3.7,<3.9", (PROTOBUF_2X,), "TF 2.4: Python 3.8"),
+    _release(5, "tensorflow-cpu==2.5.3", "3.7", ">=3.7,<3.10", (PROTOBUF_2X,), "TF 2.5: Python 3.7 (h5py 3.1)"),
+    _release(6, "tensorflow-cpu==2.6.5", "3.9", ">=3.7,<3.10", (PROTOBUF_2X, NUMPY_124)),
+    _release(7, "tensorflow-cpu==2.7.4", "3.9", ">=3.7,<3.10", (PROTOBUF_2X, NUMPY_124)),
+    _release(8, "tensorflow-cpu==2.8.4", "3.9", ">=3.7,<3.11", (PROTOBUF_2X, NUMPY_124)),
+    _release(9, "tensorflow-cpu==2.9.3", "3.10", ">=3.7,<3.11", (NUMPY_124,)),
+    _release(10, "tensorflow-cpu==2.10.1", "3.10", ">=3.7,<3.11", (NUMPY_124,)),
+    _release(11, "tensorflow-cpu==2.11.1", "3.10", ">=3.7,<3.11", (NUMPY_124,),
+             "TF 2.11: Python 3.10 (new optimizers by default)"),
+    _release(12, "tensorflow-cpu==2.12.1", "3.11", ">=3.8,<3.12"),
+    _release(13, "tensorflow-cpu==2.13.1", "3.11", ">=3.8,<3.12", (), "TF 2.13: Python 3.11 (F1Score built in)"),
+    _release(14, "tensorflow-cpu==2.14.1", "3.11", ">=3.9,<3.12"),
     Combo("2.15", "tf215", "tensorflow-cpu==2.15.1", "3.11", ">=3.9,<3.12", (), {}, "eager",
           "TF 2.15: the last Keras 2 inside tf.keras"),
+    _release(16, "tensorflow-cpu==2.16.2", "3.11", ">=3.9,<3.13", (), "TF 2.16: Keras 3 (pip picks the newest)"),
+    _release(17, "tensorflow-cpu==2.17.1", "3.11", ">=3.9,<3.13", (), "TF 2.17: Keras 3 (pip picks the newest)"),
+    _release(18, "tensorflow-cpu==2.18.1", "3.11", ">=3.9,<3.13", (), "TF 2.18: Keras 3 (pip picks the newest)"),
+    _release(19, "tensorflow-cpu==2.19.1", "3.11", ">=3.9,<3.13", (), "TF 2.19: Keras 3 (pip picks the newest)"),
+    _release(20, "tensorflow-cpu==2.20.0", "3.11", ">=3.9,<3.14", (), "TF 2.20: Keras 3 (pip picks the newest)"),
+    _release(21, "tensorflow-cpu==2.21.0", "3.11", ">=3.10,<3.14", (), "TF 2.21: Keras 3 (pip picks the newest)"),
     Combo("latest", "tf-latest", "tensorflow-cpu", "3.11", ">=3.10", (), {}, "eager",
           "current TF: Keras 3"),
     Combo("legacy", "tf-legacy", "tensorflow-cpu", "3.11", ">=3.10", (TF_KERAS,), LEGACY_ENV, "eager",
           "current TF with tf_keras (Keras 2)"),
 )
+
+# The oldest Keras 3 each Keras-3 release accepts (its own ``keras>=`` requirement):
+# codebases frozen in 2024 pinned Keras 3.0-3.3, while pip gives the newest.
+OLDEST_KERAS3 = collections.OrderedDict((
+    ("2.16", "3.0.5"), ("2.17", "3.2.1"), ("2.18", "3.5.0"), ("2.19", "3.5.0"), ("2.20", "3.10.0"),
+    ("2.21", "3.12.0"),
+))
 
 
 def _graph_variant(combo):
@@ -86,10 +127,32 @@ def _graph_variant(combo):
                           note=combo.note + ", v2 behaviour disabled (graph mode)")
 
 
-# Graph-mode variants: TF 2.x with Keras 2 can still run TF1 graph code.
-_GRAPH = tuple(_graph_variant(c) for c in _BASE if c.key in ("2.0", "2.1", "2.2", "2.15"))
+def _legacy_variant(combo):
+    minor = combo.key.split(".")[1]
+    return combo._replace(key=combo.key + "-legacy", env=combo.env + "-legacy",
+                          deps=combo.deps + (("tf-keras~=2.{}.0".format(minor),
+                                              "tf_keras of the same minor release as TF"),),
+                          setenv=LEGACY_ENV, note=combo.note.split(":")[0] + " with tf_keras (Keras 2)")
 
-TABLE = collections.OrderedDict((c.key, c) for c in _BASE + _GRAPH)
+
+def _oldest_keras_variant(combo, keras):
+    short = "".join(keras.split(".")[:2])
+    return combo._replace(key="{}-keras{}".format(combo.key, ".".join(keras.split(".")[:2])),
+                          env="{}-keras{}".format(combo.env, short),
+                          deps=combo.deps + (("keras=={}".format(keras),
+                                              "the oldest Keras 3 TF {} accepts".format(combo.key)),),
+                          note="TF {} with Keras {} (the oldest it accepts)".format(combo.key, keras))
+
+
+_BY_KEY = {c.key: c for c in _BASE}
+_KERAS2_RELEASES = ["2.{}".format(minor) for minor in range(0, 16)]
+# Graph-mode variants: TF 2.x with Keras 2 can still run TF1 graph code.
+_GRAPH = tuple(_graph_variant(_BY_KEY[key]) for key in _KERAS2_RELEASES)
+# tf_keras for each Keras-3 release (a tf-keras of the same minor exists from 2.16).
+_LEGACY = tuple(_legacy_variant(_BY_KEY[key]) for key in OLDEST_KERAS3)
+_OLDEST_KERAS = tuple(_oldest_keras_variant(_BY_KEY[key], keras) for key, keras in OLDEST_KERAS3.items())
+
+TABLE = collections.OrderedDict((c.key, c) for c in _BASE + _GRAPH + _LEGACY + _OLDEST_KERAS)
 BY_ENV = {c.env: c for c in TABLE.values()}
 
 # Requirement names that install TensorFlow itself.
