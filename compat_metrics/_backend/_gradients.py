@@ -56,7 +56,9 @@ def hook_apply_gradients(model, record, unscale=None):
         def apply_gradients(grads_and_vars, *args, **kwargs):
             grads_and_vars = list(grads_and_vars)
             recorded = grads_and_vars if unscale is None else unscale(optimizer, grads_and_vars)
-            _run(optimizer, _all_reduced(recorded))
+            # Keras 2 in TF 2.2/2.3 all-reduces the replicas' gradients itself and says so.
+            aggregated = kwargs.get("experimental_aggregate_gradients", args[1] if len(args) > 1 else True)
+            _run(optimizer, _all_reduced(recorded) if aggregated else recorded)
             return original(grads_and_vars, *args, **kwargs)
 
         object.__setattr__(optimizer, "apply_gradients", apply_gradients)
@@ -79,18 +81,19 @@ def _all_reduced(grads_and_vars):
     return list(zip(summed, [v for _, v in present]))
 
 
-def hook_test_gradients(model, record):
+def hook_test_gradients(model, record, loss_method="compute_loss"):
     """Call ``record`` with the gradients of the loss in each ``test_step``.
 
-    ``test_step`` runs under a ``GradientTape``; when it calls
-    ``compute_loss``, the gradients of that loss are taken (not applied) and
-    recorded before ``test_step`` updates the metrics.
+    ``test_step`` runs under a ``GradientTape``; when it computes the loss
+    (``loss_method``: ``compute_loss``, or on Keras 2 before TF 2.8 the
+    ``compiled_loss`` container it calls instead), the gradients of that loss
+    are taken (not applied) and recorded before ``test_step`` updates the metrics.
     """
     if not _add(model, record):
         return
     state = {"tape": None}
     original_test_step = model.test_step
-    original_compute_loss = model.compute_loss
+    original_loss = getattr(model, loss_method)
 
     def test_step(*args, **kwargs):
         with tf.GradientTape() as tape:
@@ -101,7 +104,7 @@ def hook_test_gradients(model, record):
                 state["tape"] = None
 
     def compute_loss(*args, **kwargs):
-        loss = original_compute_loss(*args, **kwargs)
+        loss = original_loss(*args, **kwargs)
         tape = state["tape"]
         if tape is not None:
             state["tape"] = None
@@ -111,7 +114,21 @@ def hook_test_gradients(model, record):
         return loss
 
     object.__setattr__(model, "test_step", test_step)
-    object.__setattr__(model, "compute_loss", compute_loss)
+    object.__setattr__(model, loss_method, compute_loss if loss_method == "compute_loss"
+                       else _CallableProxy(original_loss, compute_loss))
+
+
+class _CallableProxy:
+    """``target`` with its calls going through ``call`` (``compiled_loss`` is an object, not a method)."""
+
+    def __init__(self, target, call):
+        self.__dict__.update(_target=target, _call=call)
+
+    def __call__(self, *args, **kwargs):
+        return self._call(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._target, name)
 
 
 def record_graph_gradients(model, record):

@@ -145,7 +145,7 @@ def bind_gradient_recorder(model, record):
     Graph mode and TF 2.0/2.1 (compiled with ``experimental_run_tf_function=False``
     by :func:`compat_metrics.compile`): gradients of ``model.total_loss``
     built at compile time. TF >= 2.2: ``optimizer.apply_gradients`` in
-    training, ``compute_loss`` on a tape in ``test_step`` (TF >= 2.8).
+    training, the loss (``compute_loss``, ``compiled_loss`` before TF 2.8) on a tape in ``test_step``.
     """
     if HONOURS_RUN_TF_FUNCTION and (tf.distribute.has_strategy() or getattr(model, "_distribution_strategy", None)):
         raise NotImplementedError(
@@ -158,8 +158,8 @@ def bind_gradient_recorder(model, record):
     # TF >= 2.2; and TF 2.0/2.1 with run_eagerly=True (no Keras graph: training
     # only, evaluate keeps the last training value).
     hook_apply_gradients(model, record)
-    if caps.HAS_COMPUTE_LOSS:
-        hook_test_gradients(model, record)
+    if caps.HAS_TRAIN_STEP:  # test_step computes the loss with compute_loss (TF >= 2.8) or compiled_loss
+        hook_test_gradients(model, record, "compute_loss" if caps.HAS_COMPUTE_LOSS else "compiled_loss")
 
 
 def layer_add_metric(layer, value, name):
