@@ -46,6 +46,11 @@ def register_serializable(cls):
     return cls
 
 
+def registered_library_classes():
+    """The library's classes registered under ``compat_metrics>Name``."""
+    return list(_REGISTERED)
+
+
 def _x_of_step(data):
     """``x`` from the ``data`` a ``train_step``/``test_step`` receives."""
     if isinstance(data, (tuple, list)):

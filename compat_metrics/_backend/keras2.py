@@ -16,7 +16,7 @@ import tensorflow as tf
 from .. import _capabilities as caps, runtime
 from .._capabilities import HAS_TRAIN_STEP, HONOURS_RUN_TF_FUNCTION  # noqa: F401  (named in MECHANISMS)
 from ._common import (compiled_loss_objects, install_input_hook, model_inputs, register_serializable,  # noqa: F401
-                      state_variable, warn_once)
+                      registered_library_classes, state_variable, warn_once)
 from ._gradients import (compiled_metric_objects, hook_apply_gradients, hook_test_gradients,  # noqa: F401
                          record_graph_gradients)
 
@@ -112,8 +112,21 @@ def load_model(path, compile_fn):
         if compile_args is not None:
             compile_fn(model, **compile_args)
         return model
+    if caps.SAVED_MODEL_METRICS_BY_CLASS_NAME and not _is_h5(path):
+        with keras.utils.custom_object_scope(_library_classes_by_bare_name()):
+            return keras.models.load_model(path)
     model = keras.models.load_model(path)
     return model
+
+
+def _library_classes_by_bare_name():
+    """The library's registered classes under their class names, where no Keras built-in has that name.
+
+    A TF 2.2/2.3 SavedModel records metrics by class name (``GradientNorm``), not by the
+    registered name (``compat_metrics>GradientNorm``) they are registered under.
+    """
+    return {cls.__name__: cls for cls in registered_library_classes()
+            if not hasattr(keras.metrics, cls.__name__) and not hasattr(keras.losses, cls.__name__)}
 
 
 def _is_h5(path):
