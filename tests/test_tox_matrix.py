@@ -16,7 +16,7 @@ from compat_metrics.cli import main
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PROJECT_TOX = ROOT / "tox.ini"
-PROJECT_SELECTION = ["1.15", "2.15-graph", "2.1", "2.15", "latest", "legacy"]
+PROJECT_SELECTION = ["1.15", "2.15-graph", "2.1", "2.3", "2.11", "2.15", "2.17", "latest", "legacy"]
 
 
 def errors(findings):
@@ -107,7 +107,8 @@ def _edited_project_tox(tmp_path, *edits):
     (("    tf21: h5py<3\n", "    tf21: h5py\n"), "tf21: missing pin h5py<3 (has h5py)"),
     (("    tf-legacy: TF_USE_LEGACY_KERAS = 1\n", ""), "tf-legacy: missing set_env TF_USE_LEGACY_KERAS=1"),
     (("    tf-legacy: tf-keras\n", ""), "tf-legacy: missing pin tf-keras (missing)"),
-    (("    tf115,tf21: python3.7\n    !tf115-!tf21: python3.11\n", "    tf21: python3.7\n    !tf21: python3.11\n"),
+    (("    tf115,tf21,tf23: python3.7\n    tf211: python3.10\n    !tf115-!tf21-!tf23-!tf211: python3.11\n",
+      "    tf21,tf23: python3.7\n    tf211: python3.10\n    !tf21-!tf23-!tf211: python3.11\n"),
      "tf115: Python 3.11: TF 1.15 has wheels for"),
     (("    virtualenv<20.27\nenvlist", "envlist"), "tox: [tox] requires: missing virtualenv<20.27"),
 ])
@@ -133,14 +134,14 @@ def test_check_accepts_stricter_pins_and_ignores_non_tf_envs(tmp_path, capsys):
 def test_check_names_tf_versions_outside_the_table(tmp_path, capsys):
     path = tmp_path / "tox.ini"
     path.write_text("[tox]\nenv_list = old\n[testenv:old]\nbase_python = python3.8\n"
-                    "deps =\n    tensorflow==2.9.3\n")
+                    "deps =\n    tensorflow==2.22.0\n")
     assert main(["tox-matrix", "--check", str(path)]) == 0
     out = capsys.readouterr().out
-    assert "note: old: tensorflow==2.9.3 is not in the known-good table" in out, out
+    assert "note: old: tensorflow==2.22.0 is not in the known-good table" in out, out
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--tf", "2.9"], "--tf '2.9' is not in the known-good table; known: 1.15, 2.0, 2.1, 2.2, 2.15, latest"),
+    (["--tf", "2.22"], "--tf '2.22' is not in the known-good table; known: 1.15, 2.0, 2.1, 2.2, 2.3, 2.4,"),
     (["--tf", "latest-graph"], "Keras 3 (TF >= 2.16) has no TF1 graph mode"),
     ([], "no TF version selected"),
     (["--tf", "1.15", "--deps", "pytest", "not a requirement!"], "--deps: 'not a requirement!' is not a valid"),
@@ -174,3 +175,23 @@ def test_command_line_works_without_tensorflow(tmp_path):
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=str(ROOT), timeout=120)
     assert out.returncode == 0, out.stderr.decode()[-2000:]
     assert "[testenv]" in (tmp_path / "tox.ini").read_text()
+
+
+@pytest.mark.parametrize("key", _matrix.known_keys())
+def test_every_entry_generates_an_env_that_passes_its_own_check(key):
+    """Every release of the table (1.15, each 2.x, -graph, -legacy, oldest Keras 3) generates and checks."""
+    combo = _matrix.lookup(key)
+    config = _toxgen.read_ini_text(_toxgen.generate([key], tests="tests", graph_tests="tests_tf1"))
+    env = config.envs[combo.env]
+    assert env.python == combo.python and combo.tf in env.deps
+    assert not _toxgen.check_config(config), _toxgen.check_config(config)
+    assert _toxgen.combo_for(env, _toxgen._requirements(env.deps)) == combo
+
+
+def test_every_release_from_1_15_to_2_21_is_in_the_table():
+    keys = set(_matrix.known_keys())
+    releases = {"1.15"} | {"2.{}".format(minor) for minor in range(22)}
+    assert releases <= keys
+    assert {"2.{}-graph".format(minor) for minor in range(16)} <= keys  # Keras 2 releases
+    assert {"2.{}-legacy".format(minor) for minor in range(16, 22)} <= keys  # tf-keras exists from 2.16
+    assert not any(k.endswith("-graph") and int(k.split(".")[1].split("-")[0]) >= 16 for k in keys if k[0] == "2")
