@@ -24,9 +24,10 @@ gradient of the loss on each evaluated batch.
 
 Under ``tf.distribute`` (TF >= 2.2, Keras 3) the replicas' gradients are
 summed before the norm is taken, so the value is that of the whole batch;
-TF 2.0/2.1 raise ``NotImplementedError`` there. Limits: TF 2.2-2.7 have no
-``compute_loss``, and TF 2.0/2.1 with ``run_eagerly=True`` no Keras graph:
-there ``evaluate`` keeps the last training value.
+TF 2.0/2.1 raise ``NotImplementedError`` there. Before TF 2.8 (no
+``compute_loss``) ``evaluate`` takes the gradients of ``compiled_loss``. Limit:
+TF 2.0/2.1 with ``run_eagerly=True`` have no Keras graph: there ``evaluate``
+keeps the last training value.
 """
 
 import itertools

@@ -38,7 +38,8 @@ MECHANISMS = {
     "reset": "reset_states (reset_state too from TF 2.5)",
     "gradient_norm": ("gradients of total_loss built at compile time (experimental_run_tf_function=False)"
                       if HONOURS_RUN_TF_FUNCTION
-                      else "optimizer.apply_gradients hook; compute_loss on a tape in test_step"),
+                      else "optimizer.apply_gradients hook; the test_step loss on a tape "
+                           "(compute_loss; compiled_loss before TF 2.8)"),
     "layer_add_metric": "Layer.add_metric (Keras's own)",
     "train_step_helper": ("not available (no Model.train_step): clear error" if HONOURS_RUN_TF_FUNCTION
                           else "compute_loss/compute_metrics (compiled_loss/compiled_metrics before TF 2.8)"),
