@@ -45,15 +45,17 @@ _RULES = (
 _FAILS_TO_IMPORT = ("protobuf",)
 
 
-def _pin_problems(versions):
+def _pin_problems(versions, environ):
     """The table's pins for the installed TF release that the installed packages break."""
-    combo = _matrix.TABLE.get("{}.{}".format(*_minor_pair(versions["tensorflow"]))) \
-        if "tensorflow" in versions else None
+    combo = _matrix.for_install("{}.{}".format(*_minor_pair(versions["tensorflow"])),
+                                _matrix.legacy_keras_requested(environ)) if "tensorflow" in versions else None
     if combo is None:
         return []  # a release the table does not pin (e.g. current TF)
     problems = []
     for requirement, reason in combo.deps:
         wanted = Requirement(requirement)
+        if wanted.name == "tf-keras":
+            continue  # _RULES says it for every release
         installed = versions.get(wanted.name)
         if installed is None or not wanted.specifier or wanted.specifier.contains(installed, prereleases=True):
             continue
@@ -129,7 +131,7 @@ def diagnose(versions, environ):
     if "tf-keras" in versions and not legacy and _at_least(versions, "tensorflow", (2, 16)):
         problems.append({"level": "info", "message": "tf-keras is installed but TF_USE_LEGACY_KERAS is not set: "
                                                        "Keras 3 is used. Set TF_USE_LEGACY_KERAS=1 for Keras 2."})
-    problems += _pin_problems(versions)
+    problems += _pin_problems(versions, environ)
     for level, test, message in _RULES:
         try:
             hit = test(versions)

@@ -184,3 +184,13 @@ def lookup(key):
         raise ValueError("--tf {}: Keras 3 (TF >= 2.16) has no TF1 graph mode and tf_keras in graph mode "
                          "is not in the known-good table; the last graph-mode TF there is '2.15-graph'".format(key))
     raise ValueError("--tf {!r} is not in the known-good table; known: {}".format(key, ", ".join(TABLE)))
+
+
+def for_install(minor=None, legacy=False):
+    """The entry for an install: TF ``minor`` (``"2.8"``; None: unpinned, the current release),
+    with ``tf_keras`` if ``legacy``; None if the table has no such entry."""
+    if minor is None:
+        return TABLE["legacy" if legacy else "latest"]
+    if legacy and minor + "-legacy" in TABLE:
+        return TABLE[minor + "-legacy"]
+    return TABLE.get(minor)
