@@ -39,3 +39,19 @@ def test_markers_are_replaced():
     assert "| `tf115` | python3.7 |" in out and "| CM001 | `assign-in-loss` |" in out
     for feature in impl.MECHANISMS:
         assert "| `{}` |".format(feature) in out
+
+
+def test_compatibility_page_shows_the_committed_sweep_results():
+    """docs/compatibility.md's measured table is generated from sweep/results.json, and matches it."""
+    path = HOOK.parents[2] / "sweep" / "run.py"
+    spec = importlib.util.spec_from_file_location("sweep_run", str(path))
+    sweep = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sweep)
+    results = sweep.load_results()
+    page = sweep.PAGE.read_text()
+    assert sweep.page_section(results) in page
+    for key, entry in results["entries"].items():
+        assert key in sweep._matrix.TABLE, key  # only entries of the table
+        if "files" in entry:
+            assert entry["passed"] == sum(c["passed"] for c in entry["files"].values()), key
+            assert "| `{}` | {} |".format(key, entry["tensorflow"]) in page, key
