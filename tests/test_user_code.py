@@ -1,0 +1,17 @@
+"""Users' own metric, loss and layer code through the library (eager and tf.function)."""
+
+import numpy as np
+
+import user_code_scenarios as uc
+
+
+def _value(tensor, metric):
+    return None if tensor is None else float(np.asarray(tensor))
+
+
+def test_reset_overrides_run_each_epoch():
+    uc.check_reset_overrides_run_each_epoch()
+
+
+def test_user_calls_to_either_reset_name_reset_the_state():
+    uc.check_user_calls_both_reset_names(_value)

@@ -1,0 +1,109 @@
+"""Users' own code meeting the library, shared by tests/ and tests_tf1/.
+
+The classes marked "seed" are pasted from the blog posts users copy from
+(``shared/seeds/``), unchanged but for the base class or import that makes
+them portable. Every expected value is computed with NumPy from the model's
+own predictions, epoch by epoch, never with compat_metrics.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+import compat_metrics
+
+keras = compat_metrics.keras
+N_CLASSES = 4
+N_FEATURES = 5
+
+
+# -- seed 002 (and 001): a metric whose reset_states override zeroes one variable --------------
+class CategoricalTruePositives(compat_metrics.Metric):  # seed: keras.metrics.Metric
+    def __init__(self, name="categorical_true_positives", **kwargs):
+        super(CategoricalTruePositives, self).__init__(name=name, **kwargs)
+        self.true_positives = self.add_weight(name="ctp", initializer="zeros")
+        # 也可以调整shape一次计算多个指标
+        self.b = self.add_weight(name="b", initializer="random_uniform")
+
+    # 通过y_true 与 y_pred 实现指标更新
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_pred = tf.reshape(tf.argmax(y_pred, axis=1), shape=(-1, 1))
+        values = tf.cast(y_true, "int32") == tf.cast(y_pred, "int32")
+        values = tf.cast(values, "float32")
+        if sample_weight is not None:
+            sample_weight = tf.cast(sample_weight, "float32")
+            values = tf.multiply(values, sample_weight)
+        self.true_positives.assign_add(tf.reduce_sum(values))
+
+    def result(self):
+        return self.true_positives
+
+    def reset_states(self):
+        # The state of the metric will be reset at the start of each epoch.
+        self.true_positives.assign(0.0)
+
+
+class CountingResetState(compat_metrics.Metric):
+    """The Keras 3 spelling of the override: ``reset_state``."""
+
+    def __init__(self, name="offset_count", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.count = self.add_weight(name="count")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        self.count.assign_add(tf.cast(tf.shape(y_pred)[0], tf.float32))
+
+    def result(self):
+        return tf.identity(self.count)
+
+    def reset_state(self):
+        self.count.assign(0.0)
+
+
+def classification_data(n=48, seed=3):
+    rng = np.random.RandomState(seed)
+    x = rng.normal(size=(n, N_FEATURES)).astype("float32")
+    y = rng.randint(0, N_CLASSES, size=(n, 1)).astype("float32")
+    return x, y
+
+
+def classifier():
+    inputs = keras.Input((N_FEATURES,))
+    outputs = keras.layers.Dense(N_CLASSES, activation="softmax")(inputs)
+    return keras.Model(inputs, outputs)
+
+
+def check_reset_overrides_run_each_epoch(epochs=3):
+    """fit with a frozen model: each epoch must count the data once.
+
+    Without the override running, epoch k reports k times the count.
+    """
+    x, y = classification_data()
+    model = classifier()
+    model.trainable = False  # the same predictions every epoch
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy",
+                  metrics=[CategoricalTruePositives(), CountingResetState()])
+    history = model.fit(x, y, batch_size=16, epochs=epochs, verbose=0)
+    predicted = model.predict(x).argmax(axis=1)
+    expected = float(np.sum(predicted == y[:, 0]))
+    np.testing.assert_allclose(history.history["categorical_true_positives"], [expected] * epochs, rtol=1e-6)
+    np.testing.assert_allclose(history.history["offset_count"], [float(len(x))] * epochs, rtol=1e-6)
+
+
+def check_user_calls_both_reset_names(evaluate):
+    """``reset_states()`` and ``reset_state()`` called by user code zero the count on every version.
+
+    ``evaluate(tensor)`` turns a tensor into a number (eager, or the Keras session).
+    """
+    x, y = classification_data(n=10)
+    scores = np.eye(N_CLASSES, dtype="float32")[(y[:, 0].astype(int) + np.arange(10) % 2) % N_CLASSES]
+    expected = float(np.sum(scores.argmax(1) == y[:, 0]))
+    for metric in (CategoricalTruePositives(), CountingResetState()):
+        start = 0.0
+        per_call = 10.0 if isinstance(metric, CountingResetState) else expected
+        for reset in ("reset_states", "reset_state"):
+            update = metric.update_state(tf.constant(y), tf.constant(scores))
+            evaluate(update, metric)
+            getattr(metric, reset)()
+            assert evaluate(metric.result(), metric) == start, (type(metric).__name__, reset)
+            evaluate(metric.update_state(tf.constant(y), tf.constant(scores)), metric)
+            np.testing.assert_allclose(evaluate(metric.result(), metric), start + per_call, rtol=1e-6)

@@ -1,0 +1,24 @@
+"""Users' own metric, loss and layer code through the library in TF1 graph mode."""
+
+import pytest
+import tensorflow as tf
+
+import user_code_scenarios as uc
+
+pytestmark = pytest.mark.graph_mode_only
+
+
+def _run(tensor, metric):
+    session = tf.compat.v1.keras.backend.get_session()
+    if not getattr(metric, "_test_initialised", False):
+        session.run(tf.compat.v1.variables_initializer(metric.variables))
+        metric._test_initialised = True
+    return None if tensor is None else float(session.run(tensor)) if isinstance(tensor, tf.Tensor) else session.run(tensor)
+
+
+def test_reset_overrides_run_each_epoch():
+    uc.check_reset_overrides_run_each_epoch()
+
+
+def test_user_calls_to_either_reset_name_reset_the_state():
+    uc.check_user_calls_both_reset_names(_run)
