@@ -107,3 +107,26 @@ def check_user_calls_both_reset_names(evaluate):
             assert evaluate(metric.result(), metric) == start, (type(metric).__name__, reset)
             evaluate(metric.update_state(tf.constant(y), tf.constant(scores)), metric)
             np.testing.assert_allclose(evaluate(metric.result(), metric), start + per_call, rtol=1e-6)
+
+
+# -- a declared component that call() never tracks --------------------------------------------
+class HalfTrackedLoss(compat_metrics.ComponentLoss):
+    components = ("ce", "reg")
+
+    def call(self, y_true, y_pred):
+        ce = tf.reduce_mean(tf.square(y_true - y_pred))
+        reg = 0.01 * tf.reduce_mean(tf.square(y_pred))
+        return self.track("ce", ce) + reg
+
+
+def check_untracked_declared_component_is_a_clear_error():
+    """The same ValueError on every version, by the end of the first step (never ``reg: 0.0``)."""
+    import pytest
+    x = np.random.RandomState(0).normal(size=(16, N_FEATURES)).astype("float32")
+    y = np.zeros((16, 1), "float32")
+    inputs = keras.Input((N_FEATURES,))
+    model = keras.Model(inputs, keras.layers.Dense(1)(inputs))
+    loss = HalfTrackedLoss()
+    with pytest.raises(ValueError, match=r"HalfTrackedLoss.call did not track declared component\(s\) \['reg'\]"):
+        model.compile(optimizer="sgd", loss=loss, metrics=loss.metrics())
+        model.fit(x, y, epochs=1, verbose=0)

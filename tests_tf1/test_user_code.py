@@ -22,3 +22,7 @@ def test_reset_overrides_run_each_epoch():
 
 def test_user_calls_to_either_reset_name_reset_the_state():
     uc.check_user_calls_both_reset_names(_run)
+
+
+def test_untracked_declared_component_is_a_clear_error():
+    uc.check_untracked_declared_component_is_a_clear_error()
