@@ -25,6 +25,7 @@ import tensorflow as tf
 
 from . import runtime
 from ._backend import impl
+from ._config import capture_init_args, init_args_config, loss_from_config
 from ._backend._common import as_operation, explicit_ordering_graph
 
 __all__ = ["ComponentTracker", "ComponentLoss", "ComponentMetric"]
@@ -338,10 +339,13 @@ class ComponentLoss(impl.Loss):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__:
+            cls.__init__ = capture_init_args(cls.__dict__["__init__"])
         if "call" in cls.__dict__ and not getattr(cls.__dict__["call"], "_compat_checks_tracked", False):
             cls.call = _check_declared_are_tracked(cls.__dict__["call"])
         impl.register_serializable(cls)
 
+    @capture_init_args
     def __init__(self, components=None, name=None, **kwargs):
         name = name or type(self).__name__
         super(ComponentLoss, self).__init__(name=name, **kwargs)
@@ -368,7 +372,15 @@ class ComponentLoss(impl.Loss):
         return self.tracker.update_ops()
 
     def get_config(self):
-        config = super(ComponentLoss, self).get_config()
+        """The constructor arguments (as for :class:`compat_metrics.Metric`) plus Keras's ``name`` and ``reduction``."""
+        config = init_args_config(self, super(ComponentLoss, self).get_config(),
+                                  overridden=type(self).get_config is not ComponentLoss.get_config)
+        config.pop("components", None)
         if self.tracker._declared is not None and type(self).components is None:
             config["components"] = list(self.tracker._declared)
         return config
+
+    @classmethod
+    def from_config(cls, config):
+        """Build the loss from ``get_config()``, dropping keys the constructor does not take."""
+        return loss_from_config(cls, config)

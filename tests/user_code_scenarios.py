@@ -12,6 +12,16 @@ import tensorflow as tf
 import compat_metrics
 
 keras = compat_metrics.keras
+
+
+def evaluate_dict(model, x, y, **kwargs):
+    """``model.evaluate`` as a dict of floats on every version."""
+    import inspect
+    if "return_dict" in inspect.signature(model.evaluate).parameters:
+        results = model.evaluate(x, y, verbose=0, return_dict=True, **kwargs)
+    else:
+        results = dict(zip(model.metrics_names, np.atleast_1d(model.evaluate(x, y, verbose=0, **kwargs))))
+    return {name: float(value) for name, value in results.items()}
 N_CLASSES = 4
 N_FEATURES = 5
 
@@ -130,3 +140,80 @@ def check_untracked_declared_component_is_a_clear_error():
     with pytest.raises(ValueError, match=r"HalfTrackedLoss.call did not track declared component\(s\) \['reg'\]"):
         model.compile(optimizer="sgd", loss=loss, metrics=loss.metrics())
         model.fit(x, y, epochs=1, verbose=0)
+
+
+# -- losses with constructor arguments and no get_config (docs/patterns/input-losses.md) ---------
+class ScaledLocLoss(compat_metrics.InputLoss):
+    def __init__(self, scale, offset, name="scaled_loc"):
+        super().__init__(name=name)
+        self.scale = scale
+        self.offset = offset
+
+    def call(self, inputs, y_true, y_pred):
+        return tf.reduce_mean(tf.square(y_true - self.scale * inputs[:, :1] * y_pred - self.offset), axis=-1)
+
+
+class WeightedParts(compat_metrics.ComponentLoss):
+    components = ("mse", "reg")
+
+    def __init__(self, weight, name="weighted_parts"):
+        super().__init__(name=name)
+        self.weight = weight
+
+    def call(self, y_true, y_pred):
+        mse = tf.reduce_mean(tf.square(y_true - y_pred))
+        reg = self.weight * tf.reduce_mean(tf.square(y_pred))
+        return self.track("mse", mse) + self.track("reg", reg)
+
+
+def _regression_data(n=32):
+    rng = np.random.RandomState(5)
+    return rng.normal(size=(n, N_FEATURES)).astype("float32"), rng.normal(size=(n, 1)).astype("float32")
+
+
+def _regression_model():
+    inputs = keras.Input((N_FEATURES,))
+    return keras.Model(inputs, keras.layers.Dense(1)(inputs))
+
+
+def check_losses_with_constructor_arguments_load(tmp_path, suffixes):
+    """Save and load with compat_metrics.load_model; the loaded loss has the arguments and NumPy's values."""
+    x, y = _regression_data()
+    for suffix in suffixes:
+        for loss in (ScaledLocLoss(2.0, offset=0.5), WeightedParts(0.25)):
+            model = _regression_model()
+            metrics = loss.metrics() if isinstance(loss, WeightedParts) else None
+            compat_metrics.compile(model, optimizer="sgd", loss=loss, metrics=metrics)
+            model.fit(x, y, batch_size=len(x), epochs=1, verbose=0)
+            path = str(tmp_path / (type(loss).__name__ + suffix))
+            model.save(path) if suffix else model.save(path, save_format="tf")
+            loaded = compat_metrics.load_model(path)
+            pred = loaded.predict(x)
+            results = evaluate_dict(loaded, x, y, batch_size=len(x))
+            if isinstance(loss, ScaledLocLoss):
+                expected = {"loss": np.mean(np.square(y - 2.0 * x[:, :1] * pred - 0.5))}
+            else:
+                mse, reg = np.mean(np.square(y - pred)), 0.25 * np.mean(np.square(pred))
+                expected = {"loss": mse + reg, "mse": mse, "reg": reg}
+            for key, value in expected.items():
+                np.testing.assert_allclose(results[key], value, rtol=1e-5, err_msg=key)
+
+
+class TensorArgLoss(compat_metrics.InputLoss):
+    def __init__(self, table, name="tensor_arg"):
+        super().__init__(name=name)
+        self.table = table
+
+    def call(self, inputs, y_true, y_pred):
+        return tf.reduce_mean(tf.square(y_true - y_pred), axis=-1)
+
+
+def check_unsavable_constructor_argument_is_refused_at_save(tmp_path, suffix):
+    import pytest
+    x, y = _regression_data()
+    model = _regression_model()
+    compat_metrics.compile(model, optimizer="sgd", loss=TensorArgLoss(object()))
+    model.fit(x, y, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="Invalid constructor argument `table` of TensorArgLoss"):
+        path = str(tmp_path / ("tensor_arg" + suffix))
+        model.save(path) if suffix else model.save(path, save_format="tf")

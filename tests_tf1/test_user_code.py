@@ -26,3 +26,11 @@ def test_user_calls_to_either_reset_name_reset_the_state():
 
 def test_untracked_declared_component_is_a_clear_error():
     uc.check_untracked_declared_component_is_a_clear_error()
+
+
+def test_losses_with_constructor_arguments_load(tmp_path):
+    uc.check_losses_with_constructor_arguments_load(tmp_path, [".h5"])
+
+
+def test_unsavable_constructor_argument_is_refused_at_save(tmp_path):
+    uc.check_unsavable_constructor_argument_is_refused_at_save(tmp_path, ".h5")

@@ -29,37 +29,9 @@ import tensorflow as tf
 
 from .. import runtime
 from .._backend import impl
+from .._config import INIT_ARGS as _INIT_ARGS, capture_init_args as _capture_init_args
 
 __all__ = ["Metric"]
-
-_INIT_ARGS = "_compat_metrics_init_args"
-
-
-def _capture_init_args(init):
-    """Wrap ``__init__`` so the outermost call records its arguments for ``get_config``."""
-    signature = inspect.signature(init)
-
-    @functools.wraps(init)
-    def wrapped(self, *args, **kwargs):
-        if _INIT_ARGS not in self.__dict__:
-            try:
-                bound = signature.bind(self, *args, **kwargs)
-            except TypeError:
-                recorded = dict(kwargs)
-            else:
-                bound.apply_defaults()
-                recorded = {}
-                for name, value in list(bound.arguments.items())[1:]:
-                    kind = signature.parameters[name].kind
-                    if kind == inspect.Parameter.VAR_KEYWORD:
-                        recorded.update(value)
-                    elif kind != inspect.Parameter.VAR_POSITIONAL:
-                        recorded[name] = value
-            object.__setattr__(self, _INIT_ARGS, recorded)
-        init(self, *args, **kwargs)
-
-    return wrapped
-
 
 _WRITE_OPS = frozenset([
     "AssignVariableOp", "AssignAddVariableOp", "AssignSubVariableOp", "Assign", "AssignAdd", "AssignSub",
