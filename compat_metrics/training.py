@@ -118,16 +118,24 @@ def compile(model, **kwargs):  # noqa: A001 - mirrors Model.compile
     return model
 
 
-def load_model(path):
-    """Load a model saved with ``model.save``, without ``custom_objects``.
+_compile_model = compile  # load_model's ``compile`` argument shadows it
 
-    The library's losses and metrics, and user subclasses of them, are
-    registered, so Keras finds them. Input losses and gradient norms are bound
-    to the loaded model; for an h5 file in graph mode or on TF 2.0/2.1 the
-    model is compiled here from its saved training config, since Keras would
-    build the loss before it could be bound.
+
+def load_model(path, custom_objects=None, compile=True, **kwargs):  # noqa: A002 - Keras's own argument name
+    """Load a model saved with ``model.save``; the library's classes need no ``custom_objects``.
+
+    The library's losses, metrics and layers, and user subclasses of them,
+    are registered, so Keras finds them; other custom classes (a user's own
+    ``Layer``, say) go in ``custom_objects`` as for ``keras.models.load_model``,
+    which receives ``custom_objects``, ``compile`` and any other keyword
+    argument (e.g. ``safe_mode`` on Keras 3). Input losses and gradient norms
+    are bound to the loaded model; for an h5 file in graph mode or on TF
+    2.0/2.1 the model is compiled here from its saved training config, since
+    Keras would build the loss before it could be bound.
     """
-    model = impl.load_model(path, compile)
+    model = impl.load_model(path, _compile_model, custom_objects=custom_objects, compile=compile, **kwargs)
+    if not compile:
+        return model
     for loss in impl.compiled_loss_objects(model):
         if isinstance(loss, InputLoss) and not loss._bound:
             impl.bind_input_loss(model, loss)

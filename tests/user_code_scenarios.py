@@ -217,3 +217,123 @@ def check_unsavable_constructor_argument_is_refused_at_save(tmp_path, suffix):
     with pytest.raises(ValueError, match="Invalid constructor argument `table` of TensorArgLoss"):
         path = str(tmp_path / ("tensor_arg" + suffix))
         model.save(path) if suffix else model.save(path, save_format="tf")
+
+
+# -- seed 001: a metric over three outputs through MetricLayer ----------------------------------
+def _portable_backend():
+    """The seed's ``import keras.backend as K``: Keras 3 moved these functions to ``keras.ops``."""
+    if compat_metrics.runtime.KERAS_FLAVOUR != "keras3":
+        return keras.backend
+    import types
+    ops = keras.ops
+    return types.SimpleNamespace(sqrt=ops.sqrt, sum=ops.sum, square=ops.square, maximum=ops.maximum,
+                                 epsilon=keras.config.epsilon, expand_dims=ops.expand_dims, cast=ops.cast,
+                                 greater=ops.greater, mean=ops.mean)
+
+
+K = _portable_backend()
+
+
+def get_divisor(x):
+    return K.sqrt(K.sum(K.square(x), axis=-1))
+
+
+def similarity(a, b):
+    numerator = K.sum(a * b, axis=-1)
+    denominator = get_divisor(a) * get_divisor(b)
+    denominator = K.maximum(denominator, K.epsilon())
+    return numerator / denominator
+
+
+def warp_metricsX(X):
+    z = X[0]
+    positive_entity = X[1]
+    negative_entities = X[2]
+    positiveSim = similarity(z, positive_entity)
+    #z_reshaped = Reshape((1, z.shape[1].value))(z)
+    z_reshaped = K.expand_dims(z,axis=1)
+    negativeSim = similarity(z_reshaped, negative_entities)
+    #Reshape((negatives_titles.shape[1].value, 1,))
+    negativeSim = K.expand_dims(negativeSim,axis=-1)
+
+    position = K.sum(K.cast(K.greater(positiveSim, negativeSim), dtype="int32"), axis=1, keepdims=True)
+    #accuracy = position / _NUMBER_OF_NEGATIVE_EXAMPLES
+    accuracy = position / 30
+    return accuracy
+
+
+class WarpAccuracy(compat_metrics.MetricLayer):
+    def compute(self, inputs):
+        return warp_metricsX(inputs)
+
+
+def _np_warp_accuracy(z, p, n):
+    def sim(a, b):
+        den = np.maximum(np.sqrt(np.sum(a * a, -1)) * np.sqrt(np.sum(b * b, -1)), 1e-7)
+        return np.sum(a * b, -1) / den
+    positive = sim(z, p)                         # (batch,)
+    negative = sim(z[:, None, :], n)[..., None]  # (batch, 10, 1)
+    # The seed compares (batch,) with (batch, 10, 1): broadcast to (batch, 10, batch), as NumPy does too.
+    return np.sum(positive > negative, axis=1, keepdims=True) / 30
+
+
+def check_metric_layer_over_three_outputs():
+    """Three outputs of one MetricLayer: distinct names, per-output losses and the metric match NumPy."""
+    rng = np.random.RandomState(11)
+    x = rng.normal(size=(40, 6)).astype("float32")
+    ys = [rng.normal(size=(40, 5)).astype("float32") * (k + 1) for k in range(2)]
+    ys.append(rng.normal(size=(40, 10, 5)).astype("float32") * 3)
+    inputs = keras.Input((6,))
+    z = keras.layers.Dense(5, name="predicted_vec")(inputs)
+    p = keras.layers.Dense(5, name="positive_vec")(inputs)
+    n = keras.layers.Reshape((10, 5))(keras.layers.Dense(50, name="negative_vecs")(inputs))
+    z, p, n = WarpAccuracy(name="warp_accuracy")([z, p, n])
+    model = keras.Model(inputs, [z, p, n])
+    assert len(set(model.output_names)) == 3, model.output_names
+    model.compile(optimizer="sgd", loss="mse")
+    results = evaluate_dict(model, x, ys, batch_size=40)
+    preds = model.predict(x, batch_size=40)
+    losses = [float(np.mean(np.square(a - b))) for a, b in zip(preds, ys)]
+    for name, expected in zip(model.output_names, losses):
+        np.testing.assert_allclose(results[name + "_loss"], expected, rtol=1e-5, err_msg=name)
+    np.testing.assert_allclose(results["loss"], sum(losses), rtol=1e-5)
+    np.testing.assert_allclose(results["warp_accuracy"], np.mean(_np_warp_accuracy(*preds)), rtol=1e-5, atol=1e-7)
+
+
+# -- the README's DenseLike: a user layer that is not the library's -----------------------------
+class DenseLike(keras.layers.Layer):
+    """y = w.x + b"""
+
+    def __init__(self, units=3, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+
+    def build(self, input_shape):
+        self.w = self.add_weight(name="w", shape=(int(input_shape[-1]), self.units), initializer="random_normal")
+        self.b = self.add_weight(name="b", shape=(self.units,), initializer="zeros")
+
+    def call(self, inputs):
+        output = tf.matmul(inputs, self.w) + self.b
+        compat_metrics.add_metric(self, tf.reduce_mean(output), name="activation_mean")
+        return output
+
+    def get_config(self):
+        return dict(super().get_config(), units=self.units)
+
+
+def check_load_model_passes_keras_arguments(tmp_path, suffix):
+    """``custom_objects`` and ``compile`` reach Keras; the loaded model evaluates as NumPy says."""
+    x, y = _regression_data()
+    inputs = keras.Input((N_FEATURES,))
+    model = keras.Model(inputs, DenseLike(1)(inputs))
+    compat_metrics.compile(model, optimizer="sgd", loss=ScaledLocLoss(1.5, offset=0.0))
+    model.fit(x, y, epochs=1, verbose=0)
+    path = str(tmp_path / ("dense_like" + suffix))
+    model.save(path) if suffix else model.save(path, save_format="tf")
+    loaded = compat_metrics.load_model(path, custom_objects={"DenseLike": DenseLike})
+    pred = loaded.predict(x, batch_size=len(x))
+    results = evaluate_dict(loaded, x, y, batch_size=len(x))
+    np.testing.assert_allclose(results["loss"], np.mean(np.square(y - 1.5 * x[:, :1] * pred)), rtol=1e-5)
+    np.testing.assert_allclose(results["activation_mean"], np.mean(pred), rtol=1e-5, atol=1e-6)
+    uncompiled = compat_metrics.load_model(path, custom_objects={"DenseLike": DenseLike}, compile=False)
+    np.testing.assert_allclose(uncompiled.predict(x, batch_size=len(x)), pred, rtol=1e-5)

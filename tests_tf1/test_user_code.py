@@ -34,3 +34,11 @@ def test_losses_with_constructor_arguments_load(tmp_path):
 
 def test_unsavable_constructor_argument_is_refused_at_save(tmp_path):
     uc.check_unsavable_constructor_argument_is_refused_at_save(tmp_path, ".h5")
+
+
+def test_metric_layer_over_three_outputs_keeps_per_output_losses():
+    uc.check_metric_layer_over_three_outputs()
+
+
+def test_load_model_passes_keras_arguments(tmp_path):
+    uc.check_load_model_passes_keras_arguments(tmp_path, ".h5")

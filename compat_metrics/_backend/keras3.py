@@ -61,9 +61,9 @@ def bind_input_loss(model, loss):
     loss._set_inputs_source(None)
 
 
-def load_model(path, compile_fn):
-    """Load a ``.keras`` file; Keras compiles it from its saved config."""
-    return keras.models.load_model(path)
+def load_model(path, compile_fn, custom_objects=None, compile=True, **kwargs):  # noqa: A002
+    """Load a ``.keras`` (or legacy ``.h5``) file; Keras compiles it from its saved config."""
+    return keras.models.load_model(path, custom_objects=custom_objects, compile=compile, **kwargs)
 
 
 def bind_gradient_recorder(model, record):
@@ -121,6 +121,34 @@ def layer_add_metric(layer, value, name):
         own[name] = metric
         layer._metrics.append(metric)
     metric.update_state(value)
+
+
+_OUTPUT_LAYERS = "_compat_metrics_output_layers"
+
+
+def distinct_output_names(layer, outputs):
+    """Give the 2nd, 3rd, ... symbolic outputs of ``layer`` their own ``Identity`` layer.
+
+    Keras 3 names a functional model's outputs after the layer that produced
+    them, so ``z, p, n = MetricLayer(name="m")([z, p, n])`` as the model's
+    outputs would all be ``m``: their per-output losses and metrics collapse
+    into one entry holding the last output's value. Keras 2 names them ``m``,
+    ``m_1``, ``m_2``; the ``Identity`` layers carry those names here.
+    """
+    if not isinstance(outputs, (list, tuple)) or len(outputs) < 2:
+        return outputs
+    if not all(isinstance(item, keras.KerasTensor) for item in outputs):
+        return outputs
+    own = layer.__dict__.get(_OUTPUT_LAYERS)
+    if own is None:
+        own = {}
+        object.__setattr__(layer, _OUTPUT_LAYERS, own)
+    renamed = [outputs[0]]
+    for index, item in enumerate(outputs[1:], start=1):
+        if index not in own:
+            own[index] = keras.layers.Identity(name="{}_{}".format(layer.name, index))
+        renamed.append(own[index](item))
+    return type(outputs)(renamed)
 
 
 def check_train_step():
