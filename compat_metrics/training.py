@@ -12,6 +12,7 @@ import tensorflow as tf
 
 from . import runtime
 from ._backend import impl
+from ._backend._common import library_custom_objects
 from .input_loss import InputLoss
 from .training_metrics import bind_gradient_metrics, gradient_norm_metrics, restore_gradient_norms
 
@@ -133,7 +134,9 @@ def load_model(path, custom_objects=None, compile=True, **kwargs):  # noqa: A002
     2.0/2.1 the model is compiled here from its saved training config, since
     Keras would build the loss before it could be bound.
     """
-    model = impl.load_model(path, _compile_model, custom_objects=custom_objects, compile=compile, **kwargs)
+    names = library_custom_objects()  # files saved by TF 1.15-2.1 name the library's classes bare
+    names.update(custom_objects or {})
+    model = impl.load_model(path, _compile_model, custom_objects=names, compile=compile, **kwargs)
     if not compile:
         return model
     for loss in impl.compiled_loss_objects(model):

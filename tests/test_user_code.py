@@ -38,3 +38,7 @@ def test_metric_layer_over_three_outputs_keeps_per_output_losses():
 def test_load_model_passes_keras_arguments(tmp_path):
     import saving
     uc.check_load_model_passes_keras_arguments(tmp_path, saving.save_formats()[0])
+
+
+def test_same_named_keras_and_library_metrics_load_as_themselves(tmp_path):
+    uc.check_same_named_keras_and_library_metrics_load_as_themselves(tmp_path)

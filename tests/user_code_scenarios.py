@@ -337,3 +337,36 @@ def check_load_model_passes_keras_arguments(tmp_path, suffix):
     np.testing.assert_allclose(results["activation_mean"], np.mean(pred), rtol=1e-5, atol=1e-6)
     uncompiled = compat_metrics.load_model(path, custom_objects={"DenseLike": DenseLike}, compile=False)
     np.testing.assert_allclose(uncompiled.predict(x, batch_size=len(x)), pred, rtol=1e-5)
+
+
+# -- names the library shares with Keras --------------------------------------------------------
+def check_same_named_keras_and_library_metrics_load_as_themselves(tmp_path):
+    """Keras's Precision (and F1Score where Keras has it) next to the library's: each loads as itself."""
+    x, y = classification_data()
+    ours = [compat_metrics.Precision(N_CLASSES, average="macro", name="our_precision"),
+            compat_metrics.F1Score(N_CLASSES, average="macro", name="our_f1")]
+    inputs = keras.Input((N_FEATURES,))
+    model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(inputs))
+    theirs = [keras.metrics.Precision(thresholds=0.3, name="keras_precision")]
+    if hasattr(keras.metrics, "F1Score"):
+        theirs.append(keras.metrics.F1Score(average="micro", threshold=0.5, name="keras_f1"))
+    two_outputs = keras.Model(inputs, [keras.layers.Dense(N_CLASSES, activation="softmax", name="cls")(inputs),
+                                       model(inputs)])
+    compat_metrics.compile(two_outputs, optimizer="sgd", loss=["sparse_categorical_crossentropy", "binary_crossentropy"],
+                           metrics=[ours, theirs])
+    binary = (y > 1).astype("float32")
+    two_outputs.fit(x, [y, binary], epochs=1, verbose=0)
+    path = str(tmp_path / "same_names.h5")
+    two_outputs.save(path)
+    loaded = compat_metrics.load_model(path)
+    results = evaluate_dict(loaded, x, [y, binary], batch_size=len(x))
+    probs, scores = loaded.predict(x, batch_size=len(x))
+    from sklearn.metrics import f1_score, precision_score
+    ids = y[:, 0].astype(int)
+    def pick(suffix):
+        return [value for key, value in results.items() if key.endswith(suffix)]
+    np.testing.assert_allclose(pick("our_precision"), [precision_score(ids, probs.argmax(1), average="macro",
+                                                                       zero_division=0)], rtol=1e-5)
+    np.testing.assert_allclose(pick("our_f1"), [f1_score(ids, probs.argmax(1), average="macro")], rtol=1e-5)
+    np.testing.assert_allclose(pick("keras_precision"),
+                               [precision_score(binary[:, 0], scores[:, 0] > 0.3, zero_division=0)], rtol=1e-5)

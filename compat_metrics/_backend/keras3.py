@@ -63,7 +63,68 @@ def bind_input_loss(model, loss):
 
 def load_model(path, compile_fn, custom_objects=None, compile=True, **kwargs):  # noqa: A002
     """Load a ``.keras`` (or legacy ``.h5``) file; Keras compiles it from its saved config."""
+    if str(path).endswith((".h5", ".hdf5")):
+        with _readable_h5(path) as readable:
+            return keras.models.load_model(readable, custom_objects=custom_objects, compile=compile, **kwargs)
     return keras.models.load_model(path, custom_objects=custom_objects, compile=compile, **kwargs)
+
+
+def _without_initializer_dtypes(config):
+    """``config`` without the ``dtype`` that TF 1.15 wrote into initializer configs; and whether it had one."""
+    found = False
+    if isinstance(config, dict):
+        result = {}
+        for key, value in config.items():
+            if (key.endswith("_initializer") and isinstance(value, dict) and isinstance(value.get("config"), dict)
+                    and "dtype" in value["config"]):
+                value = dict(value, config={k: v for k, v in value["config"].items() if k != "dtype"})
+                found = True
+            value, inner = _without_initializer_dtypes(value)
+            result[key], found = value, found or inner
+        return result, found
+    if isinstance(config, list):
+        items = [_without_initializer_dtypes(item) for item in config]
+        return [item for item, _ in items], any(inner for _, inner in items)
+    return config, False
+
+
+class _readable_h5(object):
+    """The h5 file, or a temporary copy without what Keras 3 refuses in TF 1.15 files.
+
+    TF 1.15 saved ``dtype`` in initializer configs (``GlorotUniform(dtype=...)``),
+    which Keras 3's initializers do not take: the copy drops it, nothing else.
+    """
+
+    def __init__(self, path):
+        self.path = str(path)
+        self.folder = None
+
+    def __enter__(self):
+        import json
+        import os
+        import shutil
+        import tempfile
+
+        import h5py
+        with h5py.File(self.path, "r") as f:
+            raw = f.attrs.get("model_config")
+        if raw is None:
+            return self.path
+        config, found = _without_initializer_dtypes(json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw))
+        if not found:
+            return self.path
+        self.folder = tempfile.mkdtemp(prefix="compat_metrics_h5_")
+        copy = os.path.join(self.folder, os.path.basename(self.path))
+        shutil.copyfile(self.path, copy)
+        with h5py.File(copy, "r+") as f:
+            f.attrs["model_config"] = json.dumps(config).encode("utf-8")
+        return copy
+
+    def __exit__(self, *exc_info):
+        if self.folder is not None:
+            import shutil
+            shutil.rmtree(self.folder, ignore_errors=True)
+        return False
 
 
 def bind_gradient_recorder(model, record):
