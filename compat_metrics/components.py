@@ -17,6 +17,7 @@ Version notes:
   the loss; reading the variable across replicas gives the replica mean.
 """
 
+import functools
 import weakref
 
 import numpy as np
@@ -24,6 +25,7 @@ import tensorflow as tf
 
 from . import runtime
 from ._backend import impl
+from ._config import capture_init_args, init_args_config, loss_from_config
 from ._backend._common import as_operation, explicit_ordering_graph
 
 __all__ = ["ComponentTracker", "ComponentLoss", "ComponentMetric"]
@@ -77,6 +79,7 @@ class ComponentTracker(object):
         self._assign_ops = weakref.WeakKeyDictionary()
         self._pending_reads = weakref.WeakKeyDictionary()
         self._tracked = []
+        self._in_call = None  # components tracked by the ComponentLoss.call running now
         _TRACKERS[name] = self
         for component in self._declared or ():
             self.variable(component)
@@ -144,6 +147,8 @@ class ComponentTracker(object):
                              "first (e.g. tf.reduce_mean).".format(component, value.shape))
         if component not in self._tracked:
             self._tracked.append(component)
+        if self._in_call is not None:
+            self._in_call.append(component)
         assign = variable.assign(tf.cast(value, self.dtype), read_value=False)
         if tf.executing_eagerly():
             return value
@@ -278,6 +283,36 @@ class ComponentMetric(impl.Metric):
         return config
 
 
+def _check_declared_are_tracked(call):
+    """Wrap a ``ComponentLoss.call`` so that every declared component must be tracked by it.
+
+    Where Keras builds metrics before the loss (TF1 graph mode), a metric of a
+    component that ``call`` never tracks would read the variable's initial 0.0
+    every epoch; on TF 2.x the metric raises when it reads it. Checked here,
+    when the loss is built, the same on every version.
+    """
+
+    @functools.wraps(call)
+    def wrapped(self, *args, **kwargs):
+        tracker = self.tracker
+        outer = tracker._in_call
+        tracker._in_call = []
+        try:
+            result = call(self, *args, **kwargs)
+            missing = [name for name in (tracker._declared or ()) if name not in tracker._in_call]
+        finally:
+            tracker._in_call = outer
+        if missing:
+            raise ValueError(
+                "{}.call did not track declared component(s) {}: their metrics would read nothing. Call "
+                "self.track({!r}, value) in call() (its value is usually part of the returned loss), or "
+                "remove it from components=.".format(type(self).__name__, missing, missing[0]))
+        return result
+
+    wrapped._compat_checks_tracked = True
+    return wrapped
+
+
 @impl.register_serializable
 class ComponentLoss(impl.Loss):
     """A Keras ``Loss`` whose ``call`` records its parts with ``self.track``.
@@ -304,8 +339,13 @@ class ComponentLoss(impl.Loss):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__:
+            cls.__init__ = capture_init_args(cls.__dict__["__init__"])
+        if "call" in cls.__dict__ and not getattr(cls.__dict__["call"], "_compat_checks_tracked", False):
+            cls.call = _check_declared_are_tracked(cls.__dict__["call"])
         impl.register_serializable(cls)
 
+    @capture_init_args
     def __init__(self, components=None, name=None, **kwargs):
         name = name or type(self).__name__
         super(ComponentLoss, self).__init__(name=name, **kwargs)
@@ -332,7 +372,15 @@ class ComponentLoss(impl.Loss):
         return self.tracker.update_ops()
 
     def get_config(self):
-        config = super(ComponentLoss, self).get_config()
+        """The constructor arguments (as for :class:`compat_metrics.Metric`) plus Keras's ``name`` and ``reduction``."""
+        config = init_args_config(self, super(ComponentLoss, self).get_config(),
+                                  overridden=type(self).get_config is not ComponentLoss.get_config)
+        config.pop("components", None)
         if self.tracker._declared is not None and type(self).components is None:
             config["components"] = list(self.tracker._declared)
         return config
+
+    @classmethod
+    def from_config(cls, config):
+        """Build the loss from ``get_config()``, dropping keys the constructor does not take."""
+        return loss_from_config(cls, config)

@@ -17,6 +17,7 @@ and binds the loaded loss again.
 import tensorflow as tf
 
 from ._backend import impl
+from ._config import capture_init_args, init_args_config, loss_from_config
 
 __all__ = ["InputLoss"]
 
@@ -29,8 +30,9 @@ class InputLoss(impl.Loss):
     is one tensor for a single-input model, else a list in ``model.inputs``
     order. Keras's own ``Loss`` machinery (``reduction``, ``sample_weight``)
     applies to what it returns. Compile with :func:`compat_metrics.compile`.
-    Constructor arguments must be returned by ``get_config`` to survive
-    save/load, as for any Keras loss.
+    ``get_config`` returns the arguments the constructor was called with
+    (override it for values JSON cannot hold: saving raises a ``ValueError``
+    naming the argument otherwise), so saved models load.
 
     Keras calls ``loss.call(y_true, y_pred)`` (TF 1.15/2.x Keras 2 call it
     directly, not only through ``__call__``): each subclass's three-argument
@@ -39,11 +41,14 @@ class InputLoss(impl.Loss):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__:
+            cls.__init__ = capture_init_args(cls.__dict__["__init__"])
         if "call" in cls.__dict__:
             cls.call_with_inputs = cls.__dict__["call"]
             cls.call = InputLoss.call
         impl.register_serializable(cls)
 
+    @capture_init_args
     def __init__(self, name=None, **kwargs):
         super(InputLoss, self).__init__(name=name or type(self).__name__, **kwargs)
         self._inputs_source = None
@@ -71,6 +76,16 @@ class InputLoss(impl.Loss):
         """Return the per-sample (or scalar) loss; subclasses implement it as ``call``."""
         raise NotImplementedError("{} must implement call(self, inputs, y_true, y_pred)"
                                   .format(type(self).__name__))
+
+    def get_config(self):
+        """The constructor arguments (as for :class:`compat_metrics.Metric`) plus Keras's ``name`` and ``reduction``."""
+        return init_args_config(self, super(InputLoss, self).get_config(),
+                                overridden=type(self).get_config is not InputLoss.get_config)
+
+    @classmethod
+    def from_config(cls, config):
+        """Build the loss from ``get_config()``, dropping keys the constructor does not take."""
+        return loss_from_config(cls, config)
 
     def call(self, y_true, y_pred):
         """Keras's two-argument ``call``: adds the current inputs."""

@@ -104,6 +104,11 @@ class MetricLayer(impl.keras.layers.Layer):
         raise NotImplementedError("{} must implement compute(self, inputs) returning the metric value"
                                   .format(type(self).__name__))
 
+    def __call__(self, inputs, *args, **kwargs):
+        # Keras 3 names a model's outputs after the layer that made them: three outputs of this
+        # layer would share one name and one per-output loss. Keras 2 names them apart.
+        return impl.distinct_output_names(self, super().__call__(inputs, *args, **kwargs))
+
     def call(self, inputs):
         add_metric(self, tf.cast(self.compute(inputs), tf.float32), name=self.name)
         return tf.nest.map_structure(tf.identity, inputs)

@@ -12,6 +12,7 @@ import tensorflow as tf
 
 from . import runtime
 from ._backend import impl
+from ._backend._common import library_custom_objects
 from .input_loss import InputLoss
 from .training_metrics import bind_gradient_metrics, gradient_norm_metrics, restore_gradient_norms
 
@@ -118,16 +119,26 @@ def compile(model, **kwargs):  # noqa: A001 - mirrors Model.compile
     return model
 
 
-def load_model(path):
-    """Load a model saved with ``model.save``, without ``custom_objects``.
+_compile_model = compile  # load_model's ``compile`` argument shadows it
 
-    The library's losses and metrics, and user subclasses of them, are
-    registered, so Keras finds them. Input losses and gradient norms are bound
-    to the loaded model; for an h5 file in graph mode or on TF 2.0/2.1 the
-    model is compiled here from its saved training config, since Keras would
-    build the loss before it could be bound.
+
+def load_model(path, custom_objects=None, compile=True, **kwargs):  # noqa: A002 - Keras's own argument name
+    """Load a model saved with ``model.save``; the library's classes need no ``custom_objects``.
+
+    The library's losses, metrics and layers, and user subclasses of them,
+    are registered, so Keras finds them; other custom classes (a user's own
+    ``Layer``, say) go in ``custom_objects`` as for ``keras.models.load_model``,
+    which receives ``custom_objects``, ``compile`` and any other keyword
+    argument (e.g. ``safe_mode`` on Keras 3). Input losses and gradient norms
+    are bound to the loaded model; for an h5 file in graph mode or on TF
+    2.0/2.1 the model is compiled here from its saved training config, since
+    Keras would build the loss before it could be bound.
     """
-    model = impl.load_model(path, compile)
+    names = library_custom_objects()  # files saved by TF 1.15-2.1 name the library's classes bare
+    names.update(custom_objects or {})
+    model = impl.load_model(path, _compile_model, custom_objects=names, compile=compile, **kwargs)
+    if not compile:
+        return model
     for loss in impl.compiled_loss_objects(model):
         if isinstance(loss, InputLoss) and not loss._bound:
             impl.bind_input_loss(model, loss)

@@ -22,6 +22,7 @@ def warn_once(key, message):
 
 _REGISTERED = set()
 LIBRARY_PACKAGE = "compat_metrics"
+_LIBRARY_CLASSES = {}  # bare class name -> library class
 
 
 def register_serializable(cls):
@@ -33,22 +34,79 @@ def register_serializable(cls):
     ``keras.metrics.Precision``. Users' subclasses, and everything on TF 1.15-2.1
     (which serialise bare class names), are registered by class name in
     ``keras.utils.get_custom_objects()``, which every Keras consults; a
-    redefined class replaces the old entry instead of raising.
+    redefined class replaces the old entry instead of raising. A library
+    class whose bare name is also a Keras class (``Precision``, ``Recall``,
+    ``F1Score``, ...) is registered there as :func:`bare_name_object`, which
+    tells the two apart by their config.
     """
     utils = runtime.keras.utils
     library = cls.__module__.split(".")[0] == LIBRARY_PACKAGE
+    if library:
+        _LIBRARY_CLASSES[cls.__name__] = cls
     if library and caps.REGISTERED_NAMES:
         if cls not in _REGISTERED:
             _REGISTERED.add(cls)
             utils.register_keras_serializable(package=LIBRARY_PACKAGE)(cls)
         return cls
-    utils.get_custom_objects()[cls.__name__] = cls
+    utils.get_custom_objects()[cls.__name__] = bare_name_object(cls) if library else cls
     return cls
 
 
 def registered_library_classes():
     """The library's classes registered under ``compat_metrics>Name``."""
     return list(_REGISTERED)
+
+
+def _keras_class(name):
+    """The Keras class of this bare name (metric, loss or layer), if any."""
+    keras = runtime.keras
+    for module in (keras.metrics, keras.losses, keras.layers):
+        found = getattr(module, name, None)
+        if isinstance(found, type):
+            return found
+    return None
+
+
+def _init_parameters(cls):
+    import inspect
+    try:
+        return set(inspect.signature(cls.__init__).parameters)
+    except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
+        return set()
+
+
+def bare_name_object(cls):
+    """What a bare class name in a saved file resolves to: ``cls``, or a chooser if Keras has the name too.
+
+    Files saved by TF 1.15-2.1 name the library's classes by bare class name
+    (``"F1Score"``), which newer Keras resolves to its own, different class
+    (or refuses). The chooser builds the library's class when the config
+    holds an argument only the library's constructor takes (``num_classes``),
+    else Keras's own.
+    """
+    theirs = _keras_class(cls.__name__)
+    if theirs is None or theirs is cls:
+        return cls
+    ours_only = _init_parameters(cls) - _init_parameters(theirs) - {"self", "args", "kwargs"}
+
+    def from_config(chooser, config, custom_objects=None):
+        chosen = cls if ours_only & set(config) else theirs
+        return chosen.from_config(config)
+
+    return type(cls.__name__, (object,), {
+        "__doc__": "Loads {} or Keras's own {} from a saved config.".format(cls.__module__, cls.__name__),
+        "from_config": classmethod(from_config), "library_class": cls, "keras_class": theirs,
+    })
+
+
+def library_custom_objects():
+    """Bare names of the library's classes, for files saved where Keras wrote bare names (TF 1.15-2.1).
+
+    Empty where this Keras writes bare names itself: they are registered globally then.
+    """
+    if not caps.REGISTERED_NAMES:
+        return {}
+    return {name: bare_name_object(cls) for name, cls in _LIBRARY_CLASSES.items()}
 
 
 def _x_of_step(data):

@@ -103,21 +103,19 @@ def bind_input_loss(model, loss):
         loss._set_inputs_source(None)
 
 
-def load_model(path, compile_fn):
+def load_model(path, compile_fn, custom_objects=None, compile=True, **kwargs):  # noqa: A002
     """Load a model saved by Keras; re-bind input losses through ``compile_fn``."""
-    if (runtime.in_graph_mode() or HONOURS_RUN_TF_FUNCTION) and _is_h5(path):
+    if compile and (runtime.in_graph_mode() or HONOURS_RUN_TF_FUNCTION) and _is_h5(path):
         # Keras compiles while loading and, in graph mode, builds the loss at
         # once, before the loss could be given the model's inputs: compile here.
-        model = keras.models.load_model(path, compile=False)
-        compile_args = _saved_compile_args(path)
+        model = keras.models.load_model(path, custom_objects=custom_objects, compile=False, **kwargs)
+        compile_args = _saved_compile_args(path, custom_objects)
         if compile_args is not None:
             compile_fn(model, **compile_args)
         return model
     if caps.SAVED_MODEL_METRICS_BY_CLASS_NAME and not _is_h5(path):
-        with keras.utils.custom_object_scope(_library_classes_by_bare_name()):
-            return keras.models.load_model(path)
-    model = keras.models.load_model(path)
-    return model
+        custom_objects = dict(_library_classes_by_bare_name(), **(custom_objects or {}))
+    return keras.models.load_model(path, custom_objects=custom_objects, compile=compile, **kwargs)
 
 
 def _library_classes_by_bare_name():
@@ -135,7 +133,7 @@ def _is_h5(path):
     return not os.path.isdir(path)
 
 
-def _saved_compile_args(path):
+def _saved_compile_args(path, custom_objects=None):
     import json
 
     import h5py
@@ -150,7 +148,8 @@ def _saved_compile_args(path):
         saving_utils = importlib.import_module(package + ".saving_utils")
     except ImportError:
         saving_utils = importlib.import_module(package + ".legacy.saving_utils")
-    return saving_utils.compile_args_from_training_config(json.loads(raw))
+    with keras.utils.custom_object_scope(custom_objects or {}):
+        return saving_utils.compile_args_from_training_config(json.loads(raw), custom_objects)
 
 
 def bind_gradient_recorder(model, record):
@@ -179,6 +178,11 @@ def bind_gradient_recorder(model, record):
 def layer_add_metric(layer, value, name):
     """Keras 2 keeps ``Layer.add_metric``: a mean of ``value`` logged as ``name``."""
     layer.add_metric(value, aggregation="mean", name=name)
+
+
+def distinct_output_names(layer, outputs):
+    """Keras 2 names several model outputs of one layer apart (``name``, ``name_1``, ...): unchanged."""
+    return outputs
 
 
 def check_train_step():

@@ -61,9 +61,70 @@ def bind_input_loss(model, loss):
     loss._set_inputs_source(None)
 
 
-def load_model(path, compile_fn):
-    """Load a ``.keras`` file; Keras compiles it from its saved config."""
-    return keras.models.load_model(path)
+def load_model(path, compile_fn, custom_objects=None, compile=True, **kwargs):  # noqa: A002
+    """Load a ``.keras`` (or legacy ``.h5``) file; Keras compiles it from its saved config."""
+    if str(path).endswith((".h5", ".hdf5")):
+        with _readable_h5(path) as readable:
+            return keras.models.load_model(readable, custom_objects=custom_objects, compile=compile, **kwargs)
+    return keras.models.load_model(path, custom_objects=custom_objects, compile=compile, **kwargs)
+
+
+def _without_initializer_dtypes(config):
+    """``config`` without the ``dtype`` that TF 1.15 wrote into initializer configs; and whether it had one."""
+    found = False
+    if isinstance(config, dict):
+        result = {}
+        for key, value in config.items():
+            if (key.endswith("_initializer") and isinstance(value, dict) and isinstance(value.get("config"), dict)
+                    and "dtype" in value["config"]):
+                value = dict(value, config={k: v for k, v in value["config"].items() if k != "dtype"})
+                found = True
+            value, inner = _without_initializer_dtypes(value)
+            result[key], found = value, found or inner
+        return result, found
+    if isinstance(config, list):
+        items = [_without_initializer_dtypes(item) for item in config]
+        return [item for item, _ in items], any(inner for _, inner in items)
+    return config, False
+
+
+class _readable_h5(object):
+    """The h5 file, or a temporary copy without what Keras 3 refuses in TF 1.15 files.
+
+    TF 1.15 saved ``dtype`` in initializer configs (``GlorotUniform(dtype=...)``),
+    which Keras 3's initializers do not take: the copy drops it, nothing else.
+    """
+
+    def __init__(self, path):
+        self.path = str(path)
+        self.folder = None
+
+    def __enter__(self):
+        import json
+        import os
+        import shutil
+        import tempfile
+
+        import h5py
+        with h5py.File(self.path, "r") as f:
+            raw = f.attrs.get("model_config")
+        if raw is None:
+            return self.path
+        config, found = _without_initializer_dtypes(json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw))
+        if not found:
+            return self.path
+        self.folder = tempfile.mkdtemp(prefix="compat_metrics_h5_")
+        copy = os.path.join(self.folder, os.path.basename(self.path))
+        shutil.copyfile(self.path, copy)
+        with h5py.File(copy, "r+") as f:
+            f.attrs["model_config"] = json.dumps(config).encode("utf-8")
+        return copy
+
+    def __exit__(self, *exc_info):
+        if self.folder is not None:
+            import shutil
+            shutil.rmtree(self.folder, ignore_errors=True)
+        return False
 
 
 def bind_gradient_recorder(model, record):
@@ -121,6 +182,34 @@ def layer_add_metric(layer, value, name):
         own[name] = metric
         layer._metrics.append(metric)
     metric.update_state(value)
+
+
+_OUTPUT_LAYERS = "_compat_metrics_output_layers"
+
+
+def distinct_output_names(layer, outputs):
+    """Give the 2nd, 3rd, ... symbolic outputs of ``layer`` their own ``Identity`` layer.
+
+    Keras 3 names a functional model's outputs after the layer that produced
+    them, so ``z, p, n = MetricLayer(name="m")([z, p, n])`` as the model's
+    outputs would all be ``m``: their per-output losses and metrics collapse
+    into one entry holding the last output's value. Keras 2 names them ``m``,
+    ``m_1``, ``m_2``; the ``Identity`` layers carry those names here.
+    """
+    if not isinstance(outputs, (list, tuple)) or len(outputs) < 2:
+        return outputs
+    if not all(isinstance(item, keras.KerasTensor) for item in outputs):
+        return outputs
+    own = layer.__dict__.get(_OUTPUT_LAYERS)
+    if own is None:
+        own = {}
+        object.__setattr__(layer, _OUTPUT_LAYERS, own)
+    renamed = [outputs[0]]
+    for index, item in enumerate(outputs[1:], start=1):
+        if index not in own:
+            own[index] = keras.layers.Identity(name="{}_{}".format(layer.name, index))
+        renamed.append(own[index](item))
+    return type(outputs)(renamed)
 
 
 def check_train_step():

@@ -21,42 +21,123 @@
 
 import functools
 import inspect
+import os
+import sys
 
 import numpy as np
 import tensorflow as tf
 
 from .. import runtime
 from .._backend import impl
+from .._config import INIT_ARGS as _INIT_ARGS, capture_init_args as _capture_init_args
 
 __all__ = ["Metric"]
 
-_INIT_ARGS = "_compat_metrics_init_args"
+_WRITE_OPS = frozenset([
+    "AssignVariableOp", "AssignAddVariableOp", "AssignSubVariableOp", "Assign", "AssignAdd", "AssignSub",
+    "ResourceScatterUpdate", "ScatterUpdate", "ScatterNdUpdate", "ResourceScatterNdUpdate",
+])
+_FEEDS = frozenset(["Placeholder", "PlaceholderWithDefault"])
 
 
-def _capture_init_args(init):
-    """Wrap ``__init__`` so the outermost call records its arguments for ``get_config``."""
-    signature = inspect.signature(init)
+def _run_built_writes(graph, first_new_op):
+    """Run the variable writes built in ``graph`` since op number ``first_new_op``.
 
-    @functools.wraps(init)
+    In TF1 graph mode an overridden ``reset_state(s)`` that calls
+    ``variable.assign(0.)`` only builds an op; nothing would run it and the
+    state would carry over to the next epoch. Writes fed from placeholders
+    (``keras.backend.batch_set_value`` builds and runs those itself) are skipped.
+    """
+    new_ops = graph.get_operations()[first_new_op:]
+    fed = set()
+    writes = []
+    for op in new_ops:  # creation order is a topological order
+        if op.type in _FEEDS or any(tensor.op in fed for tensor in op.inputs):
+            fed.add(op)
+        elif op.type in _WRITE_OPS:
+            writes.append(op)
+    if writes:
+        tf.compat.v1.keras.backend.get_session().run(writes)
+
+
+def _run_in_graph_mode(method):
+    """Wrap a user's ``reset_state(s)`` override so that the writes it builds run in graph mode."""
+
+    @functools.wraps(method)
     def wrapped(self, *args, **kwargs):
-        if _INIT_ARGS not in self.__dict__:
-            try:
-                bound = signature.bind(self, *args, **kwargs)
-            except TypeError:
-                recorded = dict(kwargs)
-            else:
-                bound.apply_defaults()
-                recorded = {}
-                for name, value in list(bound.arguments.items())[1:]:
-                    kind = signature.parameters[name].kind
-                    if kind == inspect.Parameter.VAR_KEYWORD:
-                        recorded.update(value)
-                    elif kind != inspect.Parameter.VAR_POSITIONAL:
-                        recorded[name] = value
-            object.__setattr__(self, _INIT_ARGS, recorded)
-        init(self, *args, **kwargs)
+        if not runtime.in_graph_mode() or getattr(self, "_compat_resetting", False):
+            return method(self, *args, **kwargs)
+        graph = tf.compat.v1.get_default_graph()
+        first_new_op = len(graph.get_operations())
+        self._compat_resetting = True
+        try:
+            result = method(self, *args, **kwargs)
+        finally:
+            self._compat_resetting = False
+        _run_built_writes(graph, first_new_op)
+        return None if result is None or isinstance(result, (tf.Tensor, tf.Operation)) else result
 
+    wrapped._compat_runs_in_graph_mode = True
     return wrapped
+
+
+_LIBRARY_DIRS = tuple(
+    os.path.dirname(os.path.abspath(module.__file__)) + os.sep
+    for module in (tf, runtime.keras) + tuple(filter(None, [sys.modules.get("tensorflow_core")]))
+) + (os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep,)
+
+
+def _from_user_code(frame):
+    return not frame.f_code.co_filename.startswith(_LIBRARY_DIRS)
+
+
+def _elementwise(compare, original):
+    def operator(self, other):
+        if _from_user_code(sys._getframe(1)):
+            return compare(self, other)
+        return original(self, other)
+    return operator
+
+
+def _tf2_tensor_equality(method):
+    """Wrap ``update_state`` so that ``a == b`` on tensors in it compares values in TF1 graph mode too.
+
+    TF1 graph mode (TF 1.15, and TF 2.x with v2 behaviour disabled) compares
+    tensors by identity: the seeds' ``tf.cast(y_true, "int32") ==
+    tf.cast(y_pred, "int32")`` is the Python ``False`` there, and the metric
+    silently counts 0. While the user's ``update_state`` is traced in graph
+    mode, ``==`` and ``!=`` written in the user's own code compare element-wise,
+    as on TF 2.x; TensorFlow's and Keras's own code keep identity.
+    """
+
+    @functools.wraps(method)
+    def wrapped(self, *args, **kwargs):
+        if not runtime.in_graph_mode() or isinstance(tf.Tensor.__dict__.get("__eq__"), _Elementwise):
+            return method(self, *args, **kwargs)
+        eq, ne = tf.Tensor.__dict__.get("__eq__"), tf.Tensor.__dict__.get("__ne__")
+        tf.Tensor.__eq__ = _Elementwise(_elementwise(tf.equal, tf.Tensor.__eq__))
+        tf.Tensor.__ne__ = _Elementwise(_elementwise(tf.not_equal, tf.Tensor.__ne__))
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            for name, original in (("__eq__", eq), ("__ne__", ne)):
+                if original is None:
+                    delattr(tf.Tensor, name)
+                else:
+                    setattr(tf.Tensor, name, original)
+
+    wrapped._compat_tensor_equality = True
+    return wrapped
+
+
+class _Elementwise(object):
+    """A function descriptor marking the patched ``Tensor.__eq__``/``__ne__``."""
+
+    def __init__(self, function):
+        self.function = function
+
+    def __get__(self, instance, owner):
+        return self.function if instance is None else functools.partial(self.function, instance)
 
 
 def _overrides(cls, name):
@@ -102,6 +183,13 @@ class Metric(impl.Metric):
         super().__init_subclass__(**kwargs)
         if "__init__" in cls.__dict__:
             cls.__init__ = _capture_init_args(cls.__dict__["__init__"])
+        update_state = cls.__dict__.get("update_state")
+        if callable(update_state) and not getattr(update_state, "_compat_tensor_equality", False):
+            cls.update_state = _tf2_tensor_equality(update_state)
+        for name in ("reset_state", "reset_states"):
+            method = cls.__dict__.get(name)
+            if callable(method) and not getattr(method, "_compat_runs_in_graph_mode", False):
+                setattr(cls, name, _run_in_graph_mode(method))
         impl.register_serializable(cls)
 
     def __init__(self, name=None, dtype=None, **kwargs):

@@ -1,0 +1,44 @@
+"""Users' own metric, loss and layer code through the library (eager and tf.function)."""
+
+import numpy as np
+
+import user_code_scenarios as uc
+
+
+def _value(tensor, metric):
+    return None if tensor is None else float(np.asarray(tensor))
+
+
+def test_reset_overrides_run_each_epoch():
+    uc.check_reset_overrides_run_each_epoch()
+
+
+def test_user_calls_to_either_reset_name_reset_the_state():
+    uc.check_user_calls_both_reset_names(_value)
+
+
+def test_untracked_declared_component_is_a_clear_error():
+    uc.check_untracked_declared_component_is_a_clear_error()
+
+
+def test_losses_with_constructor_arguments_load(tmp_path):
+    import saving
+    uc.check_losses_with_constructor_arguments_load(tmp_path, saving.save_formats()[:1])
+
+
+def test_unsavable_constructor_argument_is_refused_at_save(tmp_path):
+    import saving
+    uc.check_unsavable_constructor_argument_is_refused_at_save(tmp_path, saving.save_formats()[0])
+
+
+def test_metric_layer_over_three_outputs_keeps_per_output_losses():
+    uc.check_metric_layer_over_three_outputs()
+
+
+def test_load_model_passes_keras_arguments(tmp_path):
+    import saving
+    uc.check_load_model_passes_keras_arguments(tmp_path, saving.save_formats()[0])
+
+
+def test_same_named_keras_and_library_metrics_load_as_themselves(tmp_path):
+    uc.check_same_named_keras_and_library_metrics_load_as_themselves(tmp_path)

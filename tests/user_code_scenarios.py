@@ -1,0 +1,372 @@
+"""Users' own code meeting the library, shared by tests/ and tests_tf1/.
+
+The classes marked "seed" are pasted from the blog posts users copy from
+(``shared/seeds/``), unchanged but for the base class or import that makes
+them portable. Every expected value is computed with NumPy from the model's
+own predictions, epoch by epoch, never with compat_metrics.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+import compat_metrics
+
+keras = compat_metrics.keras
+
+
+def evaluate_dict(model, x, y, **kwargs):
+    """``model.evaluate`` as a dict of floats on every version."""
+    import inspect
+    if "return_dict" in inspect.signature(model.evaluate).parameters:
+        results = model.evaluate(x, y, verbose=0, return_dict=True, **kwargs)
+    else:
+        results = dict(zip(model.metrics_names, np.atleast_1d(model.evaluate(x, y, verbose=0, **kwargs))))
+    return {name: float(value) for name, value in results.items()}
+N_CLASSES = 4
+N_FEATURES = 5
+
+
+# -- seed 002 (and 001): a metric whose reset_states override zeroes one variable --------------
+class CategoricalTruePositives(compat_metrics.Metric):  # seed: keras.metrics.Metric
+    def __init__(self, name="categorical_true_positives", **kwargs):
+        super(CategoricalTruePositives, self).__init__(name=name, **kwargs)
+        self.true_positives = self.add_weight(name="ctp", initializer="zeros")
+        # 也可以调整shape一次计算多个指标
+        self.b = self.add_weight(name="b", initializer="random_uniform")
+
+    # 通过y_true 与 y_pred 实现指标更新
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_pred = tf.reshape(tf.argmax(y_pred, axis=1), shape=(-1, 1))
+        values = tf.cast(y_true, "int32") == tf.cast(y_pred, "int32")
+        values = tf.cast(values, "float32")
+        if sample_weight is not None:
+            sample_weight = tf.cast(sample_weight, "float32")
+            values = tf.multiply(values, sample_weight)
+        self.true_positives.assign_add(tf.reduce_sum(values))
+
+    def result(self):
+        return self.true_positives
+
+    def reset_states(self):
+        # The state of the metric will be reset at the start of each epoch.
+        self.true_positives.assign(0.0)
+
+
+class CountingResetState(compat_metrics.Metric):
+    """The Keras 3 spelling of the override: ``reset_state``."""
+
+    def __init__(self, name="offset_count", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.count = self.add_weight(name="count")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        self.count.assign_add(tf.cast(tf.shape(y_pred)[0], tf.float32))
+
+    def result(self):
+        return tf.identity(self.count)
+
+    def reset_state(self):
+        self.count.assign(0.0)
+
+
+def classification_data(n=48, seed=3):
+    rng = np.random.RandomState(seed)
+    x = rng.normal(size=(n, N_FEATURES)).astype("float32")
+    y = rng.randint(0, N_CLASSES, size=(n, 1)).astype("float32")
+    return x, y
+
+
+def classifier():
+    inputs = keras.Input((N_FEATURES,))
+    outputs = keras.layers.Dense(N_CLASSES, activation="softmax")(inputs)
+    return keras.Model(inputs, outputs)
+
+
+def check_reset_overrides_run_each_epoch(epochs=3):
+    """fit with a frozen model: each epoch must count the data once.
+
+    Without the override running, epoch k reports k times the count.
+    """
+    x, y = classification_data()
+    model = classifier()
+    model.trainable = False  # the same predictions every epoch
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy",
+                  metrics=[CategoricalTruePositives(), CountingResetState()])
+    history = model.fit(x, y, batch_size=16, epochs=epochs, verbose=0)
+    predicted = model.predict(x).argmax(axis=1)
+    expected = float(np.sum(predicted == y[:, 0]))
+    np.testing.assert_allclose(history.history["categorical_true_positives"], [expected] * epochs, rtol=1e-6)
+    np.testing.assert_allclose(history.history["offset_count"], [float(len(x))] * epochs, rtol=1e-6)
+
+
+def check_user_calls_both_reset_names(evaluate):
+    """``reset_states()`` and ``reset_state()`` called by user code zero the count on every version.
+
+    ``evaluate(tensor)`` turns a tensor into a number (eager, or the Keras session).
+    """
+    x, y = classification_data(n=10)
+    scores = np.eye(N_CLASSES, dtype="float32")[(y[:, 0].astype(int) + np.arange(10) % 2) % N_CLASSES]
+    expected = float(np.sum(scores.argmax(1) == y[:, 0]))
+    for metric in (CategoricalTruePositives(), CountingResetState()):
+        start = 0.0
+        per_call = 10.0 if isinstance(metric, CountingResetState) else expected
+        for reset in ("reset_states", "reset_state"):
+            update = metric.update_state(tf.constant(y), tf.constant(scores))
+            evaluate(update, metric)
+            getattr(metric, reset)()
+            assert evaluate(metric.result(), metric) == start, (type(metric).__name__, reset)
+            evaluate(metric.update_state(tf.constant(y), tf.constant(scores)), metric)
+            np.testing.assert_allclose(evaluate(metric.result(), metric), start + per_call, rtol=1e-6)
+
+
+# -- a declared component that call() never tracks --------------------------------------------
+class HalfTrackedLoss(compat_metrics.ComponentLoss):
+    components = ("ce", "reg")
+
+    def call(self, y_true, y_pred):
+        ce = tf.reduce_mean(tf.square(y_true - y_pred))
+        reg = 0.01 * tf.reduce_mean(tf.square(y_pred))
+        return self.track("ce", ce) + reg
+
+
+def check_untracked_declared_component_is_a_clear_error():
+    """The same ValueError on every version, by the end of the first step (never ``reg: 0.0``)."""
+    import pytest
+    x = np.random.RandomState(0).normal(size=(16, N_FEATURES)).astype("float32")
+    y = np.zeros((16, 1), "float32")
+    inputs = keras.Input((N_FEATURES,))
+    model = keras.Model(inputs, keras.layers.Dense(1)(inputs))
+    loss = HalfTrackedLoss()
+    with pytest.raises(ValueError, match=r"HalfTrackedLoss.call did not track declared component\(s\) \['reg'\]"):
+        model.compile(optimizer="sgd", loss=loss, metrics=loss.metrics())
+        model.fit(x, y, epochs=1, verbose=0)
+
+
+# -- losses with constructor arguments and no get_config (docs/patterns/input-losses.md) ---------
+class ScaledLocLoss(compat_metrics.InputLoss):
+    def __init__(self, scale, offset, name="scaled_loc"):
+        super().__init__(name=name)
+        self.scale = scale
+        self.offset = offset
+
+    def call(self, inputs, y_true, y_pred):
+        return tf.reduce_mean(tf.square(y_true - self.scale * inputs[:, :1] * y_pred - self.offset), axis=-1)
+
+
+class WeightedParts(compat_metrics.ComponentLoss):
+    components = ("mse", "reg")
+
+    def __init__(self, weight, name="weighted_parts"):
+        super().__init__(name=name)
+        self.weight = weight
+
+    def call(self, y_true, y_pred):
+        mse = tf.reduce_mean(tf.square(y_true - y_pred))
+        reg = self.weight * tf.reduce_mean(tf.square(y_pred))
+        return self.track("mse", mse) + self.track("reg", reg)
+
+
+def _regression_data(n=32):
+    rng = np.random.RandomState(5)
+    return rng.normal(size=(n, N_FEATURES)).astype("float32"), rng.normal(size=(n, 1)).astype("float32")
+
+
+def _regression_model():
+    inputs = keras.Input((N_FEATURES,))
+    return keras.Model(inputs, keras.layers.Dense(1)(inputs))
+
+
+def check_losses_with_constructor_arguments_load(tmp_path, suffixes):
+    """Save and load with compat_metrics.load_model; the loaded loss has the arguments and NumPy's values."""
+    x, y = _regression_data()
+    for suffix in suffixes:
+        for loss in (ScaledLocLoss(2.0, offset=0.5), WeightedParts(0.25)):
+            model = _regression_model()
+            metrics = loss.metrics() if isinstance(loss, WeightedParts) else None
+            compat_metrics.compile(model, optimizer="sgd", loss=loss, metrics=metrics)
+            model.fit(x, y, batch_size=len(x), epochs=1, verbose=0)
+            path = str(tmp_path / (type(loss).__name__ + suffix))
+            model.save(path) if suffix else model.save(path, save_format="tf")
+            loaded = compat_metrics.load_model(path)
+            pred = loaded.predict(x)
+            results = evaluate_dict(loaded, x, y, batch_size=len(x))
+            if isinstance(loss, ScaledLocLoss):
+                expected = {"loss": np.mean(np.square(y - 2.0 * x[:, :1] * pred - 0.5))}
+            else:
+                mse, reg = np.mean(np.square(y - pred)), 0.25 * np.mean(np.square(pred))
+                expected = {"loss": mse + reg, "mse": mse, "reg": reg}
+            for key, value in expected.items():
+                np.testing.assert_allclose(results[key], value, rtol=1e-5, err_msg=key)
+
+
+class TensorArgLoss(compat_metrics.InputLoss):
+    def __init__(self, table, name="tensor_arg"):
+        super().__init__(name=name)
+        self.table = table
+
+    def call(self, inputs, y_true, y_pred):
+        return tf.reduce_mean(tf.square(y_true - y_pred), axis=-1)
+
+
+def check_unsavable_constructor_argument_is_refused_at_save(tmp_path, suffix):
+    import pytest
+    x, y = _regression_data()
+    model = _regression_model()
+    compat_metrics.compile(model, optimizer="sgd", loss=TensorArgLoss(object()))
+    model.fit(x, y, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="Invalid constructor argument `table` of TensorArgLoss"):
+        path = str(tmp_path / ("tensor_arg" + suffix))
+        model.save(path) if suffix else model.save(path, save_format="tf")
+
+
+# -- seed 001: a metric over three outputs through MetricLayer ----------------------------------
+def _portable_backend():
+    """The seed's ``import keras.backend as K``: Keras 3 moved these functions to ``keras.ops``."""
+    if compat_metrics.runtime.KERAS_FLAVOUR != "keras3":
+        return keras.backend
+    import types
+    ops = keras.ops
+    return types.SimpleNamespace(sqrt=ops.sqrt, sum=ops.sum, square=ops.square, maximum=ops.maximum,
+                                 epsilon=keras.config.epsilon, expand_dims=ops.expand_dims, cast=ops.cast,
+                                 greater=ops.greater, mean=ops.mean)
+
+
+K = _portable_backend()
+
+
+def get_divisor(x):
+    return K.sqrt(K.sum(K.square(x), axis=-1))
+
+
+def similarity(a, b):
+    numerator = K.sum(a * b, axis=-1)
+    denominator = get_divisor(a) * get_divisor(b)
+    denominator = K.maximum(denominator, K.epsilon())
+    return numerator / denominator
+
+
+def warp_metricsX(X):
+    z = X[0]
+    positive_entity = X[1]
+    negative_entities = X[2]
+    positiveSim = similarity(z, positive_entity)
+    #z_reshaped = Reshape((1, z.shape[1].value))(z)
+    z_reshaped = K.expand_dims(z,axis=1)
+    negativeSim = similarity(z_reshaped, negative_entities)
+    #Reshape((negatives_titles.shape[1].value, 1,))
+    negativeSim = K.expand_dims(negativeSim,axis=-1)
+
+    position = K.sum(K.cast(K.greater(positiveSim, negativeSim), dtype="int32"), axis=1, keepdims=True)
+    #accuracy = position / _NUMBER_OF_NEGATIVE_EXAMPLES
+    accuracy = position / 30
+    return accuracy
+
+
+class WarpAccuracy(compat_metrics.MetricLayer):
+    def compute(self, inputs):
+        return warp_metricsX(inputs)
+
+
+def _np_warp_accuracy(z, p, n):
+    def sim(a, b):
+        den = np.maximum(np.sqrt(np.sum(a * a, -1)) * np.sqrt(np.sum(b * b, -1)), 1e-7)
+        return np.sum(a * b, -1) / den
+    positive = sim(z, p)                         # (batch,)
+    negative = sim(z[:, None, :], n)[..., None]  # (batch, 10, 1)
+    # The seed compares (batch,) with (batch, 10, 1): broadcast to (batch, 10, batch), as NumPy does too.
+    return np.sum(positive > negative, axis=1, keepdims=True) / 30
+
+
+def check_metric_layer_over_three_outputs():
+    """Three outputs of one MetricLayer: distinct names, per-output losses and the metric match NumPy."""
+    rng = np.random.RandomState(11)
+    x = rng.normal(size=(40, 6)).astype("float32")
+    ys = [rng.normal(size=(40, 5)).astype("float32") * (k + 1) for k in range(2)]
+    ys.append(rng.normal(size=(40, 10, 5)).astype("float32") * 3)
+    inputs = keras.Input((6,))
+    z = keras.layers.Dense(5, name="predicted_vec")(inputs)
+    p = keras.layers.Dense(5, name="positive_vec")(inputs)
+    n = keras.layers.Reshape((10, 5))(keras.layers.Dense(50, name="negative_vecs")(inputs))
+    z, p, n = WarpAccuracy(name="warp_accuracy")([z, p, n])
+    model = keras.Model(inputs, [z, p, n])
+    assert len(set(model.output_names)) == 3, model.output_names
+    model.compile(optimizer="sgd", loss="mse")
+    results = evaluate_dict(model, x, ys, batch_size=40)
+    preds = model.predict(x, batch_size=40)
+    losses = [float(np.mean(np.square(a - b))) for a, b in zip(preds, ys)]
+    for name, expected in zip(model.output_names, losses):
+        np.testing.assert_allclose(results[name + "_loss"], expected, rtol=1e-5, err_msg=name)
+    np.testing.assert_allclose(results["loss"], sum(losses), rtol=1e-5)
+    np.testing.assert_allclose(results["warp_accuracy"], np.mean(_np_warp_accuracy(*preds)), rtol=1e-5, atol=1e-7)
+
+
+# -- the README's DenseLike: a user layer that is not the library's -----------------------------
+class DenseLike(keras.layers.Layer):
+    """y = w.x + b"""
+
+    def __init__(self, units=3, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+
+    def build(self, input_shape):
+        self.w = self.add_weight(name="w", shape=(int(input_shape[-1]), self.units), initializer="random_normal")
+        self.b = self.add_weight(name="b", shape=(self.units,), initializer="zeros")
+
+    def call(self, inputs):
+        output = tf.matmul(inputs, self.w) + self.b
+        compat_metrics.add_metric(self, tf.reduce_mean(output), name="activation_mean")
+        return output
+
+    def get_config(self):
+        return dict(super().get_config(), units=self.units)
+
+
+def check_load_model_passes_keras_arguments(tmp_path, suffix):
+    """``custom_objects`` and ``compile`` reach Keras; the loaded model evaluates as NumPy says."""
+    x, y = _regression_data()
+    inputs = keras.Input((N_FEATURES,))
+    model = keras.Model(inputs, DenseLike(1)(inputs))
+    compat_metrics.compile(model, optimizer="sgd", loss=ScaledLocLoss(1.5, offset=0.0))
+    model.fit(x, y, epochs=1, verbose=0)
+    path = str(tmp_path / ("dense_like" + suffix))
+    model.save(path) if suffix else model.save(path, save_format="tf")
+    loaded = compat_metrics.load_model(path, custom_objects={"DenseLike": DenseLike})
+    pred = loaded.predict(x, batch_size=len(x))
+    results = evaluate_dict(loaded, x, y, batch_size=len(x))
+    np.testing.assert_allclose(results["loss"], np.mean(np.square(y - 1.5 * x[:, :1] * pred)), rtol=1e-5)
+    np.testing.assert_allclose(results["activation_mean"], np.mean(pred), rtol=1e-5, atol=1e-6)
+    uncompiled = compat_metrics.load_model(path, custom_objects={"DenseLike": DenseLike}, compile=False)
+    np.testing.assert_allclose(uncompiled.predict(x, batch_size=len(x)), pred, rtol=1e-5)
+
+
+# -- names the library shares with Keras --------------------------------------------------------
+def check_same_named_keras_and_library_metrics_load_as_themselves(tmp_path):
+    """Keras's Precision (and F1Score where Keras has it) next to the library's: each loads as itself."""
+    x, y = classification_data()
+    ours = [compat_metrics.Precision(N_CLASSES, average="macro", name="our_precision"),
+            compat_metrics.F1Score(N_CLASSES, average="macro", name="our_f1")]
+    inputs = keras.Input((N_FEATURES,))
+    model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(inputs))
+    theirs = [keras.metrics.Precision(thresholds=0.3, name="keras_precision")]
+    if hasattr(keras.metrics, "F1Score"):
+        theirs.append(keras.metrics.F1Score(average="micro", threshold=0.5, name="keras_f1"))
+    two_outputs = keras.Model(inputs, [keras.layers.Dense(N_CLASSES, activation="softmax", name="cls")(inputs),
+                                       model(inputs)])
+    compat_metrics.compile(two_outputs, optimizer="sgd", loss=["sparse_categorical_crossentropy", "binary_crossentropy"],
+                           metrics=[ours, theirs])
+    binary = (y > 1).astype("float32")
+    two_outputs.fit(x, [y, binary], epochs=1, verbose=0)
+    path = str(tmp_path / "same_names.h5")
+    two_outputs.save(path)
+    loaded = compat_metrics.load_model(path)
+    results = evaluate_dict(loaded, x, [y, binary], batch_size=len(x))
+    probs, scores = loaded.predict(x, batch_size=len(x))
+    from sklearn.metrics import f1_score, precision_score
+    ids = y[:, 0].astype(int)
+    def pick(suffix):
+        return [value for key, value in results.items() if key.endswith(suffix)]
+    np.testing.assert_allclose(pick("our_precision"), [precision_score(ids, probs.argmax(1), average="macro",
+                                                                       zero_division=0)], rtol=1e-5)
+    np.testing.assert_allclose(pick("our_f1"), [f1_score(ids, probs.argmax(1), average="macro")], rtol=1e-5)
+    np.testing.assert_allclose(pick("keras_precision"),
+                               [precision_score(binary[:, 0], scores[:, 0] > 0.3, zero_division=0)], rtol=1e-5)
