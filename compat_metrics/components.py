@@ -20,23 +20,15 @@ Version notes:
 import functools
 import weakref
 
-import numpy as np
 import tensorflow as tf
 
 from . import runtime
 from ._backend import impl
 from ._config import capture_init_args, init_args_config, loss_from_config
-from ._backend._common import as_operation, explicit_ordering_graph
+from ._ordering import StateOrder
+from ._readout import ReadoutMetric
 
 __all__ = ["ComponentTracker", "ComponentLoss", "ComponentMetric"]
-
-REDUCTIONS = ("mean", "last")
-
-
-def check_reduction(reduction):
-    """Raise ``ValueError`` unless ``reduction`` is one of :data:`REDUCTIONS`."""
-    if reduction not in REDUCTIONS:
-        raise ValueError("Invalid `reduction` {!r}: expected one of {}".format(reduction, REDUCTIONS))
 
 # Live trackers by name, so a ComponentMetric loaded from a saved model finds
 # the loss that was loaded with it.
@@ -76,8 +68,7 @@ class ComponentTracker(object):
         self._declared = self._validate_names(components) if components else None
         self._eager_variables = {}
         self._graph_variables = weakref.WeakKeyDictionary()
-        self._assign_ops = weakref.WeakKeyDictionary()
-        self._pending_reads = weakref.WeakKeyDictionary()
+        self._order = StateOrder(name)  # each component's read follows its write (TF1-style graphs)
         self._tracked = []
         self._in_call = None  # components tracked by the ComponentLoss.call running now
         _TRACKERS[name] = self
@@ -152,14 +143,8 @@ class ComponentTracker(object):
         assign = variable.assign(tf.cast(value, self.dtype), read_value=False)
         if tf.executing_eagerly():
             return value
-        assign = as_operation(assign)
-        graph = _current_graph()
-        if explicit_ordering_graph(graph) is graph:
-            self._assign_ops.setdefault(graph, {})[component] = assign
-            for gate in self._pending_reads.get(graph, {}).pop(component, []):
-                gate._add_control_input(assign)  # a metric built before the loss (TF1 Keras)
-            if runtime.in_graph_mode():
-                tf.compat.v1.add_to_collection(tf.compat.v1.GraphKeys.UPDATE_OPS, assign)
+        if self._order.wrote(component, assign) and runtime.in_graph_mode():
+            tf.compat.v1.add_to_collection(tf.compat.v1.GraphKeys.UPDATE_OPS, self._order.writes()[component])
         with tf.control_dependencies([assign]):
             return tf.identity(value)
 
@@ -171,7 +156,7 @@ class ComponentTracker(object):
         whose gradients need not run the assignment (tensorflow#9179): group
         these with it, or use the ``UPDATE_OPS`` collection they are added to.
         """
-        return list(self._assign_ops.get(_current_graph(), {}).values())
+        return list(self._order.writes().values())
 
     def _check_known(self, component):
         self._check_declared(component)
@@ -184,18 +169,9 @@ class ComponentTracker(object):
         """The stored value of ``component``, ordered after this step's assignment."""
         self._check_known(component)
         variable = self.variable(component)
-        root = None if tf.executing_eagerly() else explicit_ordering_graph(_current_graph())
-        if root is None:
-            # Eager, or tf.function: reads follow the loss's write in program order.
-            return tf.identity(variable.read_value())
-        dependency = self._assign_ops.get(root, {}).get(component)
-        if dependency is None:
-            # TF1 Keras builds metrics before the loss: gate the read on a no-op
-            # that track() attaches the assignment to.
-            with root.as_default(), root.control_dependencies(None):
-                dependency = tf.no_op(name="{}_{}_read_gate".format(self.name, component))
-            self._pending_reads.setdefault(root, {}).setdefault(component, []).append(dependency)
-        with tf.control_dependencies([dependency]):
+        # Eager and tf.function read after the loss's write in program order; TF1 Keras
+        # builds the metrics before the loss: the read waits for the write built next.
+        with self._order.after(component, wait=True):
             return tf.identity(variable.read_value())
 
     def metric(self, component, reduction="mean", name=None):
@@ -212,8 +188,7 @@ class ComponentTracker(object):
         return [self.metric(component, reduction=reduction) for component in self.components]
 
 
-@impl.register_serializable
-class ComponentMetric(impl.Metric):
+class ComponentMetric(ReadoutMetric):
     """Reads a tracked loss component; never recomputes it.
 
     Args:
@@ -227,19 +202,10 @@ class ComponentMetric(impl.Metric):
     """
 
     def __init__(self, tracker, component, reduction="mean", name=None, dtype=None, **kwargs):
-        check_reduction(reduction)
-        super(ComponentMetric, self).__init__(name=name or component, dtype=dtype or "float32", **kwargs)
+        super().__init__(reduction=reduction, name=name or component, dtype=dtype, **kwargs)
         self.tracker_name = tracker if isinstance(tracker, str) else tracker.name
         self.component = component
-        self.reduction = reduction
         self._source_tracker = None if isinstance(tracker, str) else tracker
-        if reduction == "mean":
-            # [weighted total, batch count] in one variable: Keras's per-step cost grows with
-            # the number of metric variables, and two made the mean reading cost more than
-            # recomputing a cheap component (benchmarks/training_step.py).
-            self.state = impl.add_weight(self, "state", shape=(2,), dtype=self.dtype)
-        else:
-            self.last = impl.add_weight(self, "last", dtype=self.dtype, aggregation="mean")
 
     def _find_tracker(self):
         if self._source_tracker is None:
@@ -250,35 +216,12 @@ class ComponentMetric(impl.Metric):
                     "of that name exists.".format(self.name, self.component, self.tracker_name))
         return self._source_tracker
 
-    def update_state(self, y_true, y_pred, sample_weight=None):
-        value = tf.cast(self._find_tracker().read(self.component), self.dtype)
-        if self.reduction == "last":
-            return self.last.assign(value)
-        batch = tf.cast(tf.shape(tf.nest.flatten(y_pred)[0])[0], self.dtype)
-        return self.state.assign_add(tf.stack([value * batch, batch]))
-
-    def result(self):
-        if self.reduction == "last":
-            return tf.identity(self.last)
-        total, count = tf.unstack(tf.convert_to_tensor(self.state))
-        return tf.math.divide_no_nan(total, count)
-
-    def reset_state(self):
-        """Zero the state. Keras 2's own reset assigns a scalar 0, which the ``(2,)`` mean state rejects."""
-        if runtime.in_graph_mode():
-            # TF1 graph mode: run the assignment now, in the Keras session.
-            runtime.keras.backend.batch_set_value(
-                [(v, np.zeros(v.shape.as_list(), v.dtype.as_numpy_dtype)) for v in self.variables])
-        else:
-            for variable in self.variables:
-                variable.assign(tf.zeros(variable.shape, variable.dtype))
-
-    def reset_states(self):
-        """Zero the state (Keras 2 name)."""
-        self.reset_state()
+    def step_value(self):
+        """The component's value stored by this step's loss."""
+        return self._find_tracker().read(self.component)
 
     def get_config(self):
-        config = super(ComponentMetric, self).get_config()
+        config = super().get_config()
         config.update(tracker=self.tracker_name, component=self.component, reduction=self.reduction)
         return config
 

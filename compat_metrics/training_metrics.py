@@ -36,7 +36,8 @@ import re
 import tensorflow as tf
 
 from ._backend import impl
-from .components import ComponentTracker, check_reduction
+from ._readout import ReadoutMetric
+from .components import ComponentTracker
 
 __all__ = ["GradientNorm", "bind_gradient_metrics", "gradient_norm_metrics", "restore_gradient_norms"]
 
@@ -81,8 +82,7 @@ def _dense(gradient):
     return gradient
 
 
-@impl.register_serializable
-class GradientNorm(impl.Metric):
+class GradientNorm(ReadoutMetric):
     """Global L2 norm of the gradients of the loss, as a Keras metric.
 
     Args:
@@ -121,16 +121,9 @@ class GradientNorm(impl.Metric):
                                  .format(variables, error))
         else:
             self._pattern = None
-        check_reduction(reduction)
-        super(GradientNorm, self).__init__(name=name, dtype=dtype or "float32", **kwargs)
-        self.reduction = reduction
+        super().__init__(reduction=reduction, name=name, dtype=dtype, **kwargs)
         # The tracker stores each step's norm and orders the metric's read after the store.
         self._norm_store = ComponentTracker(("norm",), name="{}_{}".format(name, next(_COUNTER)))
-        if reduction == "mean":
-            self.total = impl.add_weight(self, "total", dtype=self.dtype)
-            self.count = impl.add_weight(self, "count", dtype=self.dtype)
-        else:
-            self.last = impl.add_weight(self, "last", dtype=self.dtype, aggregation="mean")
         self.variables_pattern = variables
         self._gradient_source = False
         object.__setattr__(self, "_layer_paths", {})  # not a trackable attribute (int keys)
@@ -170,7 +163,8 @@ class GradientNorm(impl.Metric):
         self._gradient_source = True
         return self._norm_store.track("norm", tf.cast(norm, self.dtype))
 
-    def update_state(self, y_true, y_pred, sample_weight=None):
+    def step_value(self):
+        """The norm :meth:`record` stored in this step."""
         if not self._gradient_source:
             raise ValueError(
                 "GradientNorm {!r} is not connected to a model's gradients. Compile with "
@@ -179,26 +173,12 @@ class GradientNorm(impl.Metric):
                 "call compat_metrics.bind_gradient_metrics(model) after model.compile. In a model "
                 "with several outputs list it for one output only, metrics={{output_name: "
                 "[GradientNorm()]}}: Keras copies metrics listed for every output.".format(self.name))
-        value = tf.cast(self._norm_store.read("norm"), self.dtype)
-        if self.reduction == "last":
-            return self.last.assign(value)
-        batch = tf.cast(tf.shape(tf.nest.flatten(y_pred)[0])[0], self.dtype)
-        with tf.control_dependencies([self.total.assign_add(value * batch)]):
-            return self.count.assign_add(batch)
-
-    def result(self):
-        if self.reduction == "last":
-            return tf.identity(self.last)
-        return tf.math.divide_no_nan(self.total, self.count)
+        return self._norm_store.read("norm")
 
     def get_config(self):
-        config = super(GradientNorm, self).get_config()
+        config = super().get_config()
         config.update(variables=self.variables_pattern, reduction=self.reduction)
         return config
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
 
 def restore_gradient_norms(metrics):

@@ -25,12 +25,10 @@ Version notes:
   metric per class, sharing the state, and works on every version.
 """
 
-import weakref
-
 import tensorflow as tf
 
 from .. import runtime
-from .._backend._common import orders_stateful_ops
+from .._ordering import StateOrder
 from . import functional as F
 from .base import Metric
 
@@ -59,19 +57,10 @@ class _SharedMixin(object):
         raise NotImplementedError
 
     def __call__(self, *args, **kwargs):
-        cm = self._shared_matrix()
-        graph = None
-        if not tf.executing_eagerly():
-            graph = tf.compat.v1.get_default_graph()
-            if orders_stateful_ops(graph):
-                graph = None
-        if graph is None:
-            return super(_SharedMixin, self).__call__(*args, **kwargs)
-        chain = cm._last_calls.value
-        previous = chain.get(graph)
-        with tf.control_dependencies(_deps([previous])):
+        order = self._shared_matrix()._order.value
+        with order.after("update"):
             output = super(_SharedMixin, self).__call__(*args, **kwargs)
-        chain[graph] = output
+        order.wrote("update", output)
         return output
 
 
@@ -121,7 +110,7 @@ class ConfusionMatrix(_SharedMixin, Metric):
         self.batches = self.add_weight(name="batches")
         self.update_count = self.add_weight(name="updates")
         self._sharers = _Untracked([])
-        self._last_calls = _Untracked(weakref.WeakKeyDictionary())
+        self._order = _Untracked(StateOrder(self.name))  # sharers' updates run in build order (TF1 graphs)
 
     def _shared_matrix(self):
         return self

@@ -1,0 +1,68 @@
+"""Metrics that report a value the step computes elsewhere: one reduction for all of them.
+
+:class:`ComponentMetric` reads a loss component, :class:`GradientNorm` the
+norm of the gradients; both only say how to read the step's value
+(:meth:`ReadoutMetric.step_value`) and share the state, the reduction over
+the epoch and the reset of :class:`compat_metrics.Metric`.
+
+State: ``reduction="mean"`` keeps ``[weighted total, batch count]`` in one
+``(2,)`` variable named ``state`` (Keras's per-step cost grows with the number
+of metric variables; see ``benchmarks/training_step.py``);
+``reduction="last"`` keeps one scalar ``last`` (``aggregation="mean"``: under
+``tf.distribute`` the replicas' values are averaged). Before this layout
+``GradientNorm`` kept ``total`` and ``count``; saved models do not restore
+metric state (Keras resets metrics when ``fit``/``evaluate`` start), and
+files saved with the old names load (``tests/test_saved_by_previous.py``).
+"""
+
+import tensorflow as tf
+
+from .metrics.base import Metric
+
+__all__ = ["REDUCTIONS", "check_reduction", "ReadoutMetric"]
+
+REDUCTIONS = ("mean", "last")
+
+
+def check_reduction(reduction):
+    """Raise ``ValueError`` unless ``reduction`` is one of :data:`REDUCTIONS`."""
+    if reduction not in REDUCTIONS:
+        raise ValueError("Invalid `reduction` {!r}: expected one of {}".format(reduction, REDUCTIONS))
+
+
+class ReadoutMetric(Metric):
+    """Base of the metrics that read a value produced by the step; subclasses implement :meth:`step_value`.
+
+    Args:
+        reduction: ``"mean"`` (default): per-batch values averaged over the
+            epoch, weighted by batch size, exactly as Keras reports the loss;
+            ``"last"``: the value of the last batch.
+        name: metric name.
+        dtype: dtype of the metric (default ``float32``).
+    """
+
+    def __init__(self, reduction="mean", name=None, dtype=None, **kwargs):
+        check_reduction(reduction)
+        super().__init__(name=name, dtype=dtype or "float32", **kwargs)
+        self.reduction = reduction
+        if reduction == "mean":
+            self.state = self.add_weight(name="state", shape=(2,))
+        else:
+            self.last = self.add_weight(name="last", aggregation="mean")
+
+    def step_value(self):
+        """The scalar value of this step (ordered after the op that produced it)."""
+        raise NotImplementedError
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        value = tf.cast(self.step_value(), self.dtype)
+        if self.reduction == "last":
+            return self.last.assign(value)
+        batch = tf.cast(tf.shape(tf.nest.flatten(y_pred)[0])[0], self.dtype)
+        return self.state.assign_add(tf.stack([value * batch, batch]))
+
+    def result(self):
+        if self.reduction == "last":
+            return tf.identity(self.last)
+        total, count = tf.unstack(tf.convert_to_tensor(self.state))
+        return tf.math.divide_no_nan(total, count)
