@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # the names, for readers and static tools; at run time they l
                           Metric, Precision, Recall, streaming)
     from .runtime import GraphModeNotSupportedError, keras
     from .session import EagerSession, Session, set_session
-    from .train_step import train_step
+    from ._train_step import train_step
     from .training import compile, compile_kwargs, load_model  # noqa: A004
     from .training_metrics import GradientNorm, bind_gradient_metrics
 
@@ -44,7 +44,7 @@ _EXPORTS = {
     "FBetaScore": "metrics", "F1Score": "metrics", "BinaryTruePositives": "metrics",
     "CategoricalTruePositives": "metrics", "streaming": "metrics",
     "GradientNorm": "training_metrics", "bind_gradient_metrics": "training_metrics",
-    "add_metric": "layer_metrics", "MetricLayer": "layer_metrics", "train_step": "train_step",
+    "add_metric": "layer_metrics", "MetricLayer": "layer_metrics", "train_step": "_train_step",
     "Session": "session", "EagerSession": "session", "set_session": "session",
 }
 
@@ -57,7 +57,7 @@ def _load():
     TensorFlow is missing or cannot be imported; loading all modules together
     registers every serializable class before any model is loaded.
     """
-    for name, module in _EXPORTS.items():  # also replaces the submodule train_step by the function
+    for name, module in _EXPORTS.items():
         loaded = importlib.import_module("." + (module or name), __name__)
         globals()[name] = loaded if module is None else getattr(loaded, name)
 

@@ -19,7 +19,7 @@ import tensorflow as tf
 from ._backend import impl
 from ._config import capture_init_args, init_args_config, loss_from_config
 
-__all__ = ["InputLoss"]
+__all__ = ["InputLoss", "input_losses", "bind_input_losses"]
 
 
 @impl.register_serializable
@@ -90,3 +90,19 @@ class InputLoss(impl.Loss):
     def call(self, y_true, y_pred):
         """Keras's two-argument ``call``: adds the current inputs."""
         return self.call_with_inputs(self._current_inputs(), y_true, y_pred)
+
+
+def input_losses(loss):
+    """The :class:`InputLoss` objects in a ``compile(loss=...)`` argument (one loss, a list or a dict)."""
+    if isinstance(loss, dict):
+        loss = list(loss.values())
+    if not isinstance(loss, (list, tuple)):
+        loss = [loss]
+    return [item for item in loss if isinstance(item, InputLoss)]
+
+
+def bind_input_losses(model, loss, only_unbound=False):
+    """Bind the input losses in ``loss`` to ``model`` (``only_unbound``: those no model is bound to yet)."""
+    for item in input_losses(loss):
+        if not (only_unbound and item._bound):
+            impl.bind_input_loss(model, item)

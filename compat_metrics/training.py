@@ -13,18 +13,11 @@ import tensorflow as tf
 from . import runtime
 from ._backend import impl
 from ._backend._common import library_custom_objects
-from .input_loss import InputLoss
-from .training_metrics import bind_gradient_metrics, gradient_norm_metrics, restore_gradient_norms
+from .input_loss import bind_input_losses, input_losses
+from .training_metrics import (bind_gradient_metrics, bind_loaded_gradient_metrics, connecting,
+                               gradient_norm_metrics, restore_gradient_norms)
 
 __all__ = ["compile_kwargs", "compile", "load_model"]
-
-
-def _input_losses(loss):
-    if isinstance(loss, dict):
-        loss = list(loss.values())
-    if not isinstance(loss, (list, tuple)):
-        loss = [loss]
-    return [item for item in loss if isinstance(item, InputLoss)]
 
 
 def compile_kwargs(**kwargs):
@@ -34,7 +27,7 @@ def compile_kwargs(**kwargs):
     TF 1.15/2.0/2.1 and dropped, with one warning per process, elsewhere.
     """
     # GradientNorm, like input losses, needs TF 2.0/2.1's code path without tf.function.
-    outside = bool(_input_losses(kwargs.get("loss")) or _gradient_norms(kwargs))
+    outside = bool(input_losses(kwargs.get("loss")) or _gradient_norms(kwargs))
     return impl.compile_kwargs(kwargs, needs_model_step_outside_tf_function=outside)
 
 
@@ -66,7 +59,7 @@ def _check_shared_confusion_matrices(kwargs):
     and ``weighted_metrics``, or of different outputs, see other samples or
     weights, so one of them would silently report the other's values.
     """
-    from .metrics.confusion import ConfusionMatrix  # here: metrics.base imports this module
+    from .metrics.confusion import ConfusionMatrix  # here: importing metrics loads every metric class
     first = {}
     for where, metric in _metric_slots(kwargs):
         matrix = metric if isinstance(metric, ConfusionMatrix) else getattr(metric, "confusion_matrix", None)
@@ -99,21 +92,13 @@ def compile(model, **kwargs):  # noqa: A001 - mirrors Model.compile
     """
     runtime.check_graph_mode_supported("compat_metrics.compile")
     _check_shared_confusion_matrices(kwargs)
-    for loss in _input_losses(kwargs.get("loss")):
-        impl.bind_input_loss(model, loss)
+    bind_input_losses(model, kwargs.get("loss"))
     for key in ("metrics", "weighted_metrics"):
         if kwargs.get(key) is not None:
             kwargs[key] = restore_gradient_norms(kwargs[key])
     gradient_norms = _gradient_norms(kwargs)
-    connected = [metric._gradient_source for metric in gradient_norms]
-    for metric in gradient_norms:  # TF1 Keras builds the metrics inside model.compile
-        metric._gradient_source = True
-    try:
+    with connecting(gradient_norms):  # TF1 Keras builds the metrics inside model.compile
         model.compile(**compile_kwargs(**kwargs))
-    except Exception:
-        for metric, was_connected in zip(gradient_norms, connected):
-            metric._gradient_source = was_connected
-        raise
     if gradient_norms:
         bind_gradient_metrics(model, gradient_norms)
     return model
@@ -139,10 +124,6 @@ def load_model(path, custom_objects=None, compile=True, **kwargs):  # noqa: A002
     model = impl.load_model(path, _compile_model, custom_objects=names, compile=compile, **kwargs)
     if not compile:
         return model
-    for loss in impl.compiled_loss_objects(model):
-        if isinstance(loss, InputLoss) and not loss._bound:
-            impl.bind_input_loss(model, loss)
-    unbound = [m for m in gradient_norm_metrics(impl.compiled_metric_objects(model)) if not m._gradient_source]
-    if unbound:
-        bind_gradient_metrics(model, unbound)
+    bind_input_losses(model, impl.compiled_loss_objects(model), only_unbound=True)
+    bind_loaded_gradient_metrics(model)
     return model

@@ -30,12 +30,14 @@ TF 2.0/2.1 with ``run_eagerly=True`` have no Keras graph: there ``evaluate``
 keeps the last training value.
 """
 
+import contextlib
 import itertools
 import re
 
 import tensorflow as tf
 
 from ._backend import impl
+from ._backend._hooks import set_state, state
 from ._readout import ReadoutMetric
 from .components import ComponentTracker
 
@@ -126,10 +128,14 @@ class GradientNorm(ReadoutMetric):
         self._norm_store = ComponentTracker(("norm",), name="{}_{}".format(name, next(_COUNTER)))
         self.variables_pattern = variables
         self._gradient_source = False
-        object.__setattr__(self, "_layer_paths", {})  # not a trackable attribute (int keys)
+
+    def _connect(self, layer_paths):
+        """Mark the metric connected to a model whose variables have these ``layer_paths``."""
+        self._gradient_source = True
+        set_state(self, "layer_paths", layer_paths)  # int keys: not a Keras-tracked attribute
 
     def _path(self, variable):
-        return self._layer_paths.get(id(variable)) or _variable_path(variable)
+        return (state(self, "layer_paths") or {}).get(id(variable)) or _variable_path(variable)
 
     def _selected(self, grads_and_vars):
         selected = []
@@ -231,29 +237,45 @@ def bind_gradient_metrics(model, metrics=None):
     metrics = gradient_norm_metrics(impl.compiled_metric_objects(model) if metrics is None else metrics)
     if not metrics:
         return []
-    bound = model.__dict__.get(_BOUND)
-    if bound is None:
-        bound = []
-        object.__setattr__(model, _BOUND, bound)
+    bound = state(model, "gradient_norms", list)
     paths = layer_paths(model)
     for metric in metrics:
-        metric._gradient_source = True
-        object.__setattr__(metric, "_layer_paths", paths)
+        metric._connect(paths)
     bound[:] = metrics  # a new compile replaces the metrics of the previous one
     impl.bind_gradient_recorder(model, _recorder(model, bound))
     return metrics
 
 
-_BOUND = "_compat_metrics_gradient_norms"
-_RECORD = "_compat_metrics_record_gradients"
+def bind_loaded_gradient_metrics(model):
+    """Bind the :class:`GradientNorm` metrics of a loaded model that loading did not connect."""
+    unbound = [m for m in gradient_norm_metrics(impl.compiled_metric_objects(model)) if not m._gradient_source]
+    return bind_gradient_metrics(model, unbound) if unbound else []
+
+
+@contextlib.contextmanager
+def connecting(metrics):
+    """The :class:`GradientNorm` ``metrics`` count as connected inside (compile binds them after).
+
+    TF1 Keras builds the metrics inside ``model.compile``, before they can be
+    bound; if compiling fails, they are left as they were.
+    """
+    connected = [metric._gradient_source for metric in metrics]
+    for metric in metrics:
+        metric._gradient_source = True
+    try:
+        yield
+    except BaseException:
+        for metric, was_connected in zip(metrics, connected):
+            metric._gradient_source = was_connected
+        raise
 
 
 def _recorder(model, bound):
     """One recording function per model, so binding twice hooks once."""
-    record = model.__dict__.get(_RECORD)
+    record = state(model, "record_gradients")
     if record is None:
         def record(grads_and_vars):
             for metric in bound:
                 metric.record(grads_and_vars)
-        object.__setattr__(model, _RECORD, record)
+        set_state(model, "record_gradients", record)
     return record

@@ -1,4 +1,4 @@
-"""Helpers shared by the backend modules (no version checks here)."""
+"""Helpers shared by the backend modules; what differs by version is asked of the capability table."""
 
 import sys
 import warnings
@@ -6,6 +6,7 @@ import warnings
 import tensorflow as tf
 
 from .. import _capabilities as caps, runtime
+from ._hooks import state, wrap
 
 _WARNED = set()
 
@@ -142,28 +143,26 @@ def install_input_hook(model, loss, methods):
     The hook runs while Keras traces the step, so ``loss`` sees the traced
     input tensors of the same step. Keras 2 (TF >= 2.2) hooks
     ``train_step``/``test_step``; Keras 3 hooks ``compute_loss``, which it
-    also calls outside any step to build the model symbolically.
+    also calls outside any step to build the model symbolically. The hook is
+    the outermost wrapper (``_hooks.ORDER``): the inputs are set for the
+    whole call, gradient hooks included.
     """
-    hooked = model.__dict__.get("_compat_metrics_input_losses")
-    if hooked is None:
-        hooked = []
-        object.__setattr__(model, "_compat_metrics_input_losses", hooked)
-        for method_name in methods:
-            original = getattr(model, method_name)
-            x_of, forget = HOOKS[method_name]
+    hooked = state(model, "input_losses", list)
+    for method_name in methods:
+        x_of, forget = HOOKS[method_name]
 
-            def hooked_method(*args, _original=original, _x_of=x_of, _forget=forget, **kwargs):
-                x = _x_of(*args, **kwargs)
-                for bound in hooked:
-                    bound._set_step_inputs(x)
-                try:
-                    return _original(*args, **kwargs)
-                finally:
-                    if _forget:
-                        for bound in hooked:
-                            bound._set_step_inputs(None)
+        def hooked_method(call, *args, _x_of=x_of, _forget=forget, **kwargs):
+            x = _x_of(*args, **kwargs)
+            for bound in hooked:
+                bound._set_step_inputs(x)
+            try:
+                return call(*args, **kwargs)
+            finally:
+                if _forget:
+                    for bound in hooked:
+                        bound._set_step_inputs(None)
 
-            object.__setattr__(model, method_name, hooked_method)
+        wrap(model, method_name, "input_loss", hooked_method, "inputs")
     if loss not in hooked:
         hooked.append(loss)
 

@@ -14,27 +14,20 @@ The backend modules pick one of these per version:
 
 import tensorflow as tf
 
-_RECORDERS = "_compat_metrics_gradient_recorders"
+from ._hooks import state, wrap
 
-
-def _recorders(holder):
-    recorders = holder.__dict__.get(_RECORDERS)
-    if recorders is None:
-        recorders = []
-        object.__setattr__(holder, _RECORDERS, recorders)
-    return recorders
+_RECORDERS = "gradient_recorders"
 
 
 def _add(holder, record):
-    recorders = _recorders(holder)
-    first = not recorders
+    """Add ``record`` to the recorders of ``holder`` (a model or an optimizer)."""
+    recorders = state(holder, _RECORDERS, list)
     if record not in recorders:
         recorders.append(record)
-    return first
 
 
 def _run(holder, grads_and_vars):
-    for record in holder.__dict__.get(_RECORDERS, ()):
+    for record in state(holder, _RECORDERS) or ():
         record(grads_and_vars)
 
 
@@ -50,18 +43,17 @@ def hook_apply_gradients(model, record, unscale=None):
     optimizer = model.optimizer
     if optimizer is None:
         raise ValueError("the model has no optimizer: compile it before binding a GradientNorm metric")
-    if _add(optimizer, record):
-        original = optimizer.apply_gradients
+    _add(optimizer, record)
 
-        def apply_gradients(grads_and_vars, *args, **kwargs):
-            grads_and_vars = list(grads_and_vars)
-            recorded = grads_and_vars if unscale is None else unscale(optimizer, grads_and_vars)
-            # Keras 2 in TF 2.2/2.3 all-reduces the replicas' gradients itself and says so.
-            aggregated = kwargs.get("experimental_aggregate_gradients", args[1] if len(args) > 1 else True)
-            _run(optimizer, _all_reduced(recorded) if aggregated else recorded)
-            return original(grads_and_vars, *args, **kwargs)
+    def apply_gradients(call, grads_and_vars, *args, **kwargs):
+        grads_and_vars = list(grads_and_vars)
+        recorded = grads_and_vars if unscale is None else unscale(optimizer, grads_and_vars)
+        # Keras 2 in TF 2.2/2.3 all-reduces the replicas' gradients itself and says so.
+        aggregated = kwargs.get("experimental_aggregate_gradients", args[1] if len(args) > 1 else True)
+        _run(optimizer, _all_reduced(recorded) if aggregated else recorded)
+        return call(grads_and_vars, *args, **kwargs)
 
-        object.__setattr__(optimizer, "apply_gradients", apply_gradients)
+    wrap(optimizer, "apply_gradients", "gradient_norm", apply_gradients, "gradients")
 
 
 def _all_reduced(grads_and_vars):
@@ -89,46 +81,29 @@ def hook_test_gradients(model, record, loss_method="compute_loss"):
     ``compiled_loss`` container it calls instead), the gradients of that loss
     are taken (not applied) and recorded before ``test_step`` updates the metrics.
     """
-    if not _add(model, record):
-        return
-    state = {"tape": None}
-    original_test_step = model.test_step
-    original_loss = getattr(model, loss_method)
+    _add(model, record)
+    tapes = []  # the tape of the test_step running now
 
-    def test_step(*args, **kwargs):
+    def test_step(call, *args, **kwargs):
         with tf.GradientTape() as tape:
-            state["tape"] = tape
+            tapes.append(tape)
             try:
-                return original_test_step(*args, **kwargs)
+                return call(*args, **kwargs)
             finally:
-                state["tape"] = None
+                if tape in tapes:  # compute_loss did not take it
+                    tapes.remove(tape)
 
-    def compute_loss(*args, **kwargs):
-        loss = original_loss(*args, **kwargs)
-        tape = state["tape"]
-        if tape is not None:
-            state["tape"] = None
+    def compute_loss(call, *args, **kwargs):
+        loss = call(*args, **kwargs)
+        if tapes:
+            tape = tapes.pop()
             variables = list(model.trainable_weights)
             gradients = tape.gradient(loss, variables)
             _run(model, _all_reduced(list(zip(gradients, variables))))
         return loss
 
-    object.__setattr__(model, "test_step", test_step)
-    object.__setattr__(model, loss_method, compute_loss if loss_method == "compute_loss"
-                       else _CallableProxy(original_loss, compute_loss))
-
-
-class _CallableProxy:
-    """``target`` with its calls going through ``call`` (``compiled_loss`` is an object, not a method)."""
-
-    def __init__(self, target, call):
-        self.__dict__.update(_target=target, _call=call)
-
-    def __call__(self, *args, **kwargs):
-        return self._call(*args, **kwargs)
-
-    def __getattr__(self, name):
-        return getattr(self._target, name)
+    wrap(model, "test_step", "gradient_norm", test_step, "gradients")
+    wrap(model, loss_method, "gradient_norm", compute_loss, "gradients")
 
 
 def record_graph_gradients(model, record):
@@ -149,7 +124,7 @@ def record_graph_gradients(model, record):
     _share_with_optimizer(model.optimizer, loss, variables, gradients)
 
 
-_SHARED = "_compat_metrics_shared_gradients"
+_SHARED = "shared_gradients"
 _CLIPPING = ("clipnorm", "clipvalue", "global_clipnorm")
 
 
@@ -166,20 +141,17 @@ def _share_with_optimizer(optimizer, loss, variables, gradients):
         return
     if any(getattr(optimizer, name, None) for name in _CLIPPING) or any(g is None for g in gradients):
         return
-    shared = optimizer.__dict__.get(_SHARED)
-    if shared is None:
-        shared = {}
-        object.__setattr__(optimizer, _SHARED, shared)
-        original = optimizer.get_gradients
-
-        def get_gradients(loss, params):
+    first = state(optimizer, _SHARED) is None
+    shared = state(optimizer, _SHARED, dict)
+    shared[id(loss)] = (loss, [id(v) for v in variables], list(gradients))
+    if first:
+        def get_gradients(call, loss, params):
             entry = shared.get(id(loss))
             if entry is not None and entry[0] is loss and [id(p) for p in params] == entry[1]:
                 return list(entry[2])
-            return original(loss, params)
+            return call(loss, params)
 
-        object.__setattr__(optimizer, "get_gradients", get_gradients)
-    shared[id(loss)] = (loss, [id(v) for v in variables], list(gradients))
+        wrap(optimizer, "get_gradients", "shared_gradients", get_gradients, "gradients")
 
 
 def compiled_metric_objects(model):

@@ -13,6 +13,7 @@ from .. import _capabilities as caps, runtime
 from ._common import (compiled_loss_objects, install_input_hook, register_serializable,  # noqa: F401
                       state_variable, warn_once)
 from ._gradients import compiled_metric_objects, hook_apply_gradients, hook_test_gradients  # noqa: F401
+from ._hooks import state
 
 keras = runtime.keras
 Loss = keras.losses.Loss
@@ -160,7 +161,7 @@ def _divide(gradient, scale):
     return gradient / tf.cast(scale, gradient.dtype)
 
 
-_LAYER_METRICS = "_compat_metrics_layer_metrics"
+_LAYER_METRICS = "layer_metrics"  # saved by Keras 3 under _compat_metrics_layer_metrics
 
 
 def layer_add_metric(layer, value, name):
@@ -171,10 +172,7 @@ def layer_add_metric(layer, value, name):
     locked once the layer is built), so ``model.metrics`` lists it: Keras
     resets it each epoch and reports it in the logs.
     """
-    own = layer.__dict__.get(_LAYER_METRICS)
-    if own is None:
-        own = {}
-        object.__setattr__(layer, _LAYER_METRICS, own)
+    own = state(layer, _LAYER_METRICS, dict)
     metric = own.get(name)
     if metric is None:
         with tf.init_scope():
@@ -184,7 +182,7 @@ def layer_add_metric(layer, value, name):
     metric.update_state(value)
 
 
-_OUTPUT_LAYERS = "_compat_metrics_output_layers"
+_OUTPUT_LAYERS = "output_layers"
 
 
 def distinct_output_names(layer, outputs):
@@ -200,10 +198,7 @@ def distinct_output_names(layer, outputs):
         return outputs
     if not all(isinstance(item, keras.KerasTensor) for item in outputs):
         return outputs
-    own = layer.__dict__.get(_OUTPUT_LAYERS)
-    if own is None:
-        own = {}
-        object.__setattr__(layer, _OUTPUT_LAYERS, own)
+    own = state(layer, _OUTPUT_LAYERS, dict)
     renamed = [outputs[0]]
     for index, item in enumerate(outputs[1:], start=1):
         if index not in own:
