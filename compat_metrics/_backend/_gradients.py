@@ -1,6 +1,7 @@
-"""Where the gradients of a Keras training step can be observed (no version checks here).
+"""Where the gradients of a Keras training step can be observed.
 
-The backend modules pick one of these per version:
+The backend modules pick one of these from the capability table; the helpers
+here only look at the objects they are given (arguments, attributes):
 
 - :func:`record_graph_gradients`: TF1-style graphs (TF 1.15, eager disabled,
   TF 2.0/2.1 with ``experimental_run_tf_function=False``). Keras builds
@@ -10,6 +11,9 @@ The backend modules pick one of these per version:
   steps (Keras 2 from TF 2.2, ``tf_keras``, Keras 3). Training gradients are
   those the model hands to ``optimizer.apply_gradients``; in ``test_step`` the
   gradients of the loss from ``compute_loss`` are taken on a tape.
+
+Methods are wrapped with :mod:`._hooks` (gradient wrappers sit inside the
+input-loss hook).
 """
 
 import tensorflow as tf
