@@ -20,7 +20,6 @@
 """
 
 import functools
-import inspect
 import os
 import sys
 
@@ -29,7 +28,7 @@ import tensorflow as tf
 
 from .. import runtime
 from .._backend import impl
-from .._config import INIT_ARGS as _INIT_ARGS, capture_init_args as _capture_init_args
+from .._config import INIT_ARGS as _INIT_ARGS, capture_init_args as _capture_init_args, from_config as _from_config
 
 __all__ = ["Metric"]
 
@@ -298,8 +297,4 @@ class Metric(impl.Metric):
     @classmethod
     def from_config(cls, config):
         """Build the metric from ``get_config()``, dropping keys the constructor does not take."""
-        config = dict(config)
-        parameters = inspect.signature(cls.__init__).parameters
-        if not any(p.kind == inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
-            config = {key: value for key, value in config.items() if key in parameters}
-        return cls(**config)
+        return _from_config(cls, config)
