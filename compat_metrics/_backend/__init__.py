@@ -4,15 +4,16 @@
 ``from compat_metrics._backend import impl`` and never branch on versions.
 """
 
-from .. import runtime
+# Imported by name: ``from .. import runtime`` would load the whole package (its lazy ``__getattr__``).
+from ..runtime import BACKEND
 
-if runtime.BACKEND == "keras3":
+if BACKEND == "keras3":
     from . import keras3 as impl
-elif runtime.BACKEND == "tf1":
+elif BACKEND == "tf1":
     from . import tf1 as impl
-elif runtime.BACKEND == "keras2":
+elif BACKEND == "keras2":
     from . import keras2 as impl
 else:  # pragma: no cover - runtime only produces the three names above
-    raise ImportError("compat_metrics: no backend for {!r}".format(runtime.BACKEND))
+    raise ImportError("compat_metrics: no backend for {!r}".format(BACKEND))
 
 __all__ = ["impl"]
