@@ -9,10 +9,13 @@ State: ``reduction="mean"`` keeps ``[weighted total, batch count]`` in one
 ``(2,)`` variable named ``state`` (Keras's per-step cost grows with the number
 of metric variables; see ``benchmarks/training_step.py``);
 ``reduction="last"`` keeps one scalar ``last`` (``aggregation="mean"``: under
-``tf.distribute`` the replicas' values are averaged). Before this layout
-``GradientNorm`` kept ``total`` and ``count``; saved models do not restore
-metric state (Keras resets metrics when ``fit``/``evaluate`` start), and
-files saved with the old names load (``tests/test_saved_by_previous.py``).
+``tf.distribute`` the replicas' values are averaged).
+
+The state is not saved with the model: Keras resets metrics when
+``fit``/``evaluate`` start, h5 and ``.keras`` files hold no metric state, and
+a Keras 2 SavedModel would otherwise tie loading to the variables' names.
+Before this layout ``GradientNorm`` kept ``total`` and ``count``; SavedModels
+holding those load (``tests/test_saved_by_previous.py``).
 """
 
 import tensorflow as tf
@@ -49,6 +52,18 @@ class ReadoutMetric(Metric):
             self.state = self.add_weight(name="state", shape=(2,))
         else:
             self.last = self.add_weight(name="last", aggregation="mean")
+
+    def _trackable_children(self, save_type="checkpoint", **kwargs):
+        """Keras 2 checkpoints (SavedModel): the children without the state variables (not saved, see above)."""
+        children = super()._trackable_children(save_type, **kwargs)
+        state = {id(variable) for variable in self.variables}
+        return {name: child for name, child in children.items() if id(child) not in state}
+
+    @property
+    def _checkpoint_dependencies(self):
+        """The same for TensorFlow before ``_trackable_children`` (TF 2.2-2.8)."""
+        state = {id(variable) for variable in self.variables}
+        return [dependency for dependency in super()._checkpoint_dependencies if id(dependency.ref) not in state]
 
     def step_value(self):
         """The scalar value of this step (ordered after the op that produced it)."""
