@@ -349,6 +349,13 @@ def source(page, index):
     for placeholder, filled in spec.get("fill", {}).items():
         assert placeholder in code, "{}[{}]: placeholder {!r} no longer in the block".format(page, index, placeholder)
         code = code.replace(placeholder, filled)
+    from compat_metrics import runtime
+    if runtime.in_graph_mode() and hasattr(runtime.keras.optimizers, "legacy"):
+        # The pages' note: in graph mode Keras 2.11-2.15 only compiles its legacy optimizers.
+        if "optimizers.Adam(" in code:
+            assert "keras.optimizers.legacy.Adam" in (ROOT / page).read_text(encoding="utf-8"), (
+                "{} must say that graph mode on TF 2.11-2.15 needs keras.optimizers.legacy".format(page))
+            code = code.replace("optimizers.Adam(", "optimizers.legacy.Adam(")
     return COMMON + spec.get("before_glue", "") + "\n" + code + "\n" + spec.get("after", "")
 
 
