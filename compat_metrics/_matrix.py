@@ -14,6 +14,15 @@ cannot drift. Every entry was measured on real installs (CPU wheels from PyPI):
 - TF 2.15 is the last release with Keras 2 inside ``tf.keras``.
 - TF >= 2.16 ships Keras 3; ``tf_keras`` (Keras 2) needs the ``tf-keras``
   package *and* ``TF_USE_LEGACY_KERAS=1``, otherwise ``tf.keras`` stays Keras 3.
+- TF 2.3-2.8 accept any protobuf but fail to import with protobuf >= 3.21
+  (measured: TF 2.8 with protobuf 4.21.12); TF 2.9-2.11 pin protobuf < 3.20 themselves.
+- TF 2.7-2.11 fail to import with numpy 2 (measured on 2.11 with numpy 2.0.2); numpy
+  1.24-1.26 train and save (measured on 2.7 and 2.11). TF 2.2-2.6 pin numpy themselves.
+- TF >= 2.16 declares its oldest Keras 3 (``keras>=``): 3.0 (2.16), 3.2 (2.17),
+  3.5 (2.18, 2.19), 3.10 (2.20), 3.12 (2.21); ``OLDEST_KERAS3`` holds them and
+  the tests check it against the installed TensorFlow's metadata.
+- ``tf-keras`` requires ``tensorflow`` (not ``tensorflow-cpu``): next to
+  ``tensorflow-cpu`` pip installs ``tensorflow`` as well.
 - tox/virtualenv >= 20.27 create Python 3.7 environments whose pip fails
   (``cannot import name 'Literal' from 'typing'``): tox must run with
   ``virtualenv<20.27``.
@@ -65,8 +74,9 @@ PY37_TOX_REQUIRES = (
 
 PROTOBUF_2X = ("protobuf<3.21", "TF 2.3-2.8 accept any protobuf but fail to import with protobuf >= 3.21 "
                               "(Descriptors cannot not be created directly)")
-NUMPY_124 = ("numpy<1.24", "TF <= 2.11 uses np.object/np.bool, removed in numpy 1.24 (pip picks numpy 1.24+ "
-                           "on Python >= 3.8)")
+NUMPY_124 = ("numpy<1.24", "TF 2.7-2.11 fail to import with numpy 2 (Unable to convert function return value); "
+                           "numpy 1.24-1.26 train and save, but the sweep ran with numpy < 1.24 (Python >= 3.8 "
+                           "would get numpy 2)")
 
 
 def _release(minor, tf, python, pythons, deps=(), note=None):
@@ -114,11 +124,11 @@ _BASE = (
           "current TF with tf_keras (Keras 2)"),
 )
 
-# The oldest Keras 3 each Keras-3 release accepts (its own ``keras>=`` requirement):
+# The oldest Keras 3 each Keras-3 release accepts (its own ``keras>=`` minor, newest patch):
 # codebases frozen in 2024 pinned Keras 3.0-3.3, while pip gives the newest.
 OLDEST_KERAS3 = collections.OrderedDict((
     ("2.16", "3.0.5"), ("2.17", "3.2.1"), ("2.18", "3.5.0"), ("2.19", "3.5.0"), ("2.20", "3.10.0"),
-    ("2.21", "3.12.0"),
+    ("2.21", "3.12.4"),
 ))
 
 

@@ -86,11 +86,14 @@ def compile(model, **kwargs):  # noqa: A001 - mirrors Model.compile
 
     Raises:
         GraphModeNotSupportedError: eager execution is disabled on Keras 3.
+        RuntimeError: ``model`` overrides ``train_step``/``test_step`` where
+            Keras never calls them (TF 1.15-2.1, graph mode).
         ValueError: metrics sharing a ``ConfusionMatrix`` are listed where
             Keras feeds them different inputs (``metrics`` and
             ``weighted_metrics``, or different outputs).
     """
     runtime.check_graph_mode_supported("compat_metrics.compile")
+    impl.check_step_overrides(model)
     _check_shared_confusion_matrices(kwargs)
     bind_input_losses(model, kwargs.get("loss"))
     for key in ("metrics", "weighted_metrics"):

@@ -195,3 +195,25 @@ def test_every_release_from_1_15_to_2_21_is_in_the_table():
     assert {"2.{}-graph".format(minor) for minor in range(16)} <= keys  # Keras 2 releases
     assert {"2.{}-legacy".format(minor) for minor in range(16, 22)} <= keys  # tf-keras exists from 2.16
     assert not any(k.endswith("-graph") and int(k.split(".")[1].split("-")[0]) >= 16 for k in keys if k[0] == "2")
+
+
+def test_oldest_keras3_is_the_minimum_this_tensorflow_declares():
+    """The table's oldest Keras 3 for the installed release is the ``keras>=`` its TensorFlow declares."""
+    from compat_metrics import runtime
+    release = "{}.{}".format(runtime.TF_VERSION.major, runtime.TF_VERSION.minor)
+    if release not in _matrix.OLDEST_KERAS3:
+        pytest.skip("TF {} is not a Keras 3 release".format(release))
+    import importlib.metadata
+    from packaging.requirements import Requirement
+    requires = []
+    for dist in ("tensorflow-cpu", "tensorflow"):
+        try:
+            requires = [Requirement(r) for r in importlib.metadata.requires(dist) or []]
+            break
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    keras = [r for r in requires if r.name == "keras"]
+    assert keras, requires
+    minimum = [spec.version for spec in keras[0].specifier if spec.operator == ">="][0]
+    oldest = _matrix.OLDEST_KERAS3[release]
+    assert oldest.split(".")[:2] == minimum.split(".")[:2], (release, oldest, minimum)

@@ -70,26 +70,31 @@ def _find_python(version):
     return None
 
 
-def test_generated_matrix_runs_tf115_and_current_tf(tmp_path):
-    pytest.importorskip("tox", reason="runs a tox matrix: needs the tox package (installed in the tf-latest env)")
-    pythons = {v: _find_python(v) for v in ("3.7", "3.11")}
-    missing = [v for v, path in pythons.items() if path is None]
-    assert not missing, "Python {} not found on PATH or under pyenv".format(", ".join(missing))
-
+def _user_project(tmp_path, keys):
+    """A user project with USER_TESTS and a tox.ini generated (and checked) for ``keys``."""
     # compat_metrics as the user installs it: from a copy of this source tree.
     source = tmp_path / "compat_metrics_src"
     shutil.copytree(str(ROOT / "compat_metrics"), str(source / "compat_metrics"),
                     ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(str(ROOT / name), str(source / name))
-
     project = tmp_path / "project"
     (project / "tests").mkdir(parents=True)
     (project / "tests" / "test_user.py").write_text(USER_TESTS)
     tox_ini = project / "tox.ini"
-    assert main(["tox-matrix", "--tf", "1.15", "latest", "--tests", "tests", "--skip-install",
+    assert main(["tox-matrix", "--tf"] + list(keys) + ["--tests", "tests", "--skip-install",
                  "--deps", "pytest", "compat_metrics @ " + source.as_uri(), "-o", str(tox_ini)]) == 0
     assert main(["tox-matrix", "--check", str(tox_ini)]) == 0
+    return project, tox_ini
+
+
+def test_generated_matrix_runs_tf115_and_current_tf(tmp_path):
+    pytest.importorskip("tox", reason="runs a tox matrix: needs the tox package (installed in the tf-latest env)")
+    pythons = {v: _find_python(v) for v in ("3.7", "3.11")}
+    missing = [v for v, path in pythons.items() if path is None]
+    assert not missing, "Python {} not found on PATH or under pyenv".format(", ".join(missing))
+
+    project, tox_ini = _user_project(tmp_path, ["1.15", "latest"])
 
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("TOX_", "VIRTUAL_ENV", "PYTHONPATH", "TF_USE_LEGACY_KERAS", "_TOX"))}
@@ -112,3 +117,32 @@ def test_generated_matrix_runs_tf115_and_current_tf(tmp_path):
     assert re.search(r"test_user\.py::test_keras3 SKIPPED \(needs Keras 3", text), text[-8000:]
     assert re.search(r"test_user\.py::test_tf1_graph SKIPPED \(needs TensorFlow 1\.x", text), text[-8000:]
     assert re.search(r"tf115: OK", text) and re.search(r"tf-latest: OK", text), text[-3000:]
+
+
+MIDDLE_RELEASES = os.environ.get("COMPAT_METRICS_TOX_RUN", "").split()
+
+
+@pytest.mark.skipif(not MIDDLE_RELEASES, reason="set COMPAT_METRICS_TOX_RUN='2.5 2.11 2.17' to run generated "
+                                                "envs of more releases (minutes per release; not in CI)")
+def test_generated_matrix_runs_middle_releases(tmp_path):
+    """``tox-matrix --tf <release>`` for releases the CI matrix does not run: the env installs and passes."""
+    pytest.importorskip("tox", reason="runs a tox matrix: needs the tox package (installed in the tf-latest env)")
+    from compat_metrics import _matrix
+    combos = [_matrix.lookup(key) for key in MIDDLE_RELEASES]
+    pythons = {c.python: _find_python(c.python) for c in combos}
+    assert all(pythons.values()), pythons
+    project, tox_ini = _user_project(tmp_path, MIDDLE_RELEASES)
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("TOX_", "VIRTUAL_ENV", "PYTHONPATH", "TF_USE_LEGACY_KERAS", "_TOX"))}
+    command = [sys.executable, "-m", "tox", "-c", str(tox_ini), "-e", ",".join(c.env for c in combos),
+               "--workdir", str(tmp_path / ".tox"), "--discover"] + sorted(set(pythons.values())) + \
+        ["--", "-v", "-p", "no:cacheprovider"]
+    out = subprocess.run(command, cwd=str(project), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         timeout=TIMEOUT * len(combos))
+    text = out.stdout.decode(errors="replace")
+    assert out.returncode == 0, text[-8000:]
+    for combo in combos:
+        version = re.escape(combo.tf.split("==")[1]) if "==" in combo.tf else r"2\.\d+\.\d+"
+        assert re.search(r"compat_metrics: Python {}\.\d+, TensorFlow {}".format(re.escape(combo.python), version),
+                         text), (combo.key, text[-8000:])
+        assert re.search(r"{}: OK".format(re.escape(combo.env)), text), (combo.key, text[-3000:])

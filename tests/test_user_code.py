@@ -42,3 +42,7 @@ def test_load_model_passes_keras_arguments(tmp_path):
 
 def test_same_named_keras_and_library_metrics_load_as_themselves(tmp_path):
     uc.check_same_named_keras_and_library_metrics_load_as_themselves(tmp_path)
+
+
+def test_seed_classes_epoch_by_epoch():
+    uc.check_seed_classes_epoch_by_epoch()

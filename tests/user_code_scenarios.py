@@ -370,3 +370,76 @@ def check_same_named_keras_and_library_metrics_load_as_themselves(tmp_path):
     np.testing.assert_allclose(pick("our_f1"), [f1_score(ids, probs.argmax(1), average="macro")], rtol=1e-5)
     np.testing.assert_allclose(pick("keras_precision"),
                                [precision_score(binary[:, 0], scores[:, 0] > 0.3, zero_division=0)], rtol=1e-5)
+
+
+# -- the seeds' other classes, epoch by epoch against NumPy -------------------------------------
+class BinaryTruePositives(compat_metrics.Metric):  # seed 001: tf.keras.metrics.Metric
+
+  def __init__(self, name='binary_true_positives', **kwargs):
+    super(BinaryTruePositives, self).__init__(name=name, **kwargs)
+    self.true_positives = self.add_weight(name='tp', initializer='zeros')
+
+  def update_state(self, y_true, y_pred, sample_weight=None):
+    y_true = tf.cast(y_true, tf.bool)
+    y_pred = tf.cast(y_pred, tf.bool)
+
+    values = tf.logical_and(tf.equal(y_true, True), tf.equal(y_pred, True))
+    values = tf.cast(values, self.dtype)
+    if sample_weight is not None:
+      sample_weight = tf.cast(sample_weight, self.dtype)
+      values = tf.multiply(values, sample_weight)
+    self.true_positives.assign_add(tf.reduce_sum(values))
+
+  def result(self):
+    return self.true_positives
+
+  def reset_states(self):
+    self.true_positives.assign(0)
+
+
+class Metric_HIGH_COST(compat_metrics.Metric):  # seed 000: km.Metric
+    def __init__(self, name=None, dtype=None, **kwargs):
+        super().__init__(name=name, dtype=dtype, **kwargs)
+        self.ce = self.add_weight('ce', initializer=tf.zeros_initializer)
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        self.ce.assign(tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(labels=y_true, logits=y_pred)))
+
+    def result(self):
+        return self.ce
+
+
+class CustomMSE(keras.losses.Loss):  # seed 002, unchanged
+    def __init__(self, regularization_factor=0.1, name="custom_mse"):
+        super().__init__(name=name)
+        self.regularization_factor = regularization_factor
+
+    def call(self, y_true, y_pred):
+        mse = tf.math.reduce_mean(tf.square(y_true - y_pred))
+        reg = tf.math.reduce_mean(tf.square(0.5 - y_pred))
+        return mse + reg * self.regularization_factor
+
+
+def check_seed_classes_epoch_by_epoch(epochs=3, batch_size=16):
+    """A frozen model (the same predictions every epoch): every epoch reports NumPy's values, reset included."""
+    rng = np.random.RandomState(17)
+    x = rng.normal(size=(40, N_FEATURES)).astype("float32")
+    y = (rng.uniform(size=(40, 3)) > 0.5).astype("float32")
+    inputs = keras.Input((N_FEATURES,))
+    model = keras.Model(inputs, keras.layers.Dense(3)(inputs))
+    model.trainable = False
+    model.compile(optimizer="sgd", loss=CustomMSE(0.4),
+                  metrics=[BinaryTruePositives(), Metric_HIGH_COST(name="high_cost_ce")])
+    history = model.fit(x, y, batch_size=batch_size, epochs=epochs, shuffle=False, verbose=0).history
+    logits = model.predict(x, batch_size=len(x))
+    sizes, losses = [], []
+    for start in range(0, len(x), batch_size):
+        yb, pb = y[start:start + batch_size], logits[start:start + batch_size]
+        losses.append(np.mean(np.square(yb - pb)) + 0.4 * np.mean(np.square(0.5 - pb)))
+        sizes.append(len(yb))
+    last_y, last_p = y[-(len(x) % batch_size or batch_size):], logits[-(len(x) % batch_size or batch_size):]
+    last_ce = np.sum(np.maximum(last_p, 0) - last_p * last_y + np.log1p(np.exp(-np.abs(last_p))))
+    true_positives = float(np.sum((y != 0) & (logits != 0)))  # the seed casts scores to bool: non-zero is True
+    np.testing.assert_allclose(history["loss"], [np.dot(losses, sizes) / np.sum(sizes)] * epochs, rtol=1e-5)
+    np.testing.assert_allclose(history["binary_true_positives"], [true_positives] * epochs, rtol=1e-6)
+    np.testing.assert_allclose(history["high_cost_ce"], [last_ce] * epochs, rtol=1e-5)

@@ -185,6 +185,27 @@ def distinct_output_names(layer, outputs):
     return outputs
 
 
+def check_step_overrides(model):
+    """Raise ``RuntimeError`` for a ``train_step``/``test_step`` override that this Keras never calls.
+
+    Keras in TF 1.15-2.1 and in graph mode has no ``Model.train_step``: the
+    override's work (extra metrics, logging) would silently never run.
+    """
+    if HAS_TRAIN_STEP and not runtime.in_graph_mode():
+        return
+    for klass in type(model).__mro__:
+        if klass is keras.Model or klass.__module__.split(".")[0] in ("tensorflow", "tf_keras", "keras"):
+            break
+        for name in ("train_step", "test_step"):
+            if name in klass.__dict__:
+                raise RuntimeError(
+                    "{}.{} is never called: Keras in TF {} {}has no Model.{} (added in TF 2.2, eager only), so the "
+                    "override's work would silently not run. Put its metrics in compat_metrics.compile(model, "
+                    "metrics=[...]) (GradientNorm included) and remove the override, or run on TF >= 2.2 eagerly."
+                    .format(klass.__name__, name, runtime.TF_VERSION,
+                            "in graph mode " if runtime.in_graph_mode() else "", name))
+
+
 def check_train_step():
     """Raise ``RuntimeError`` where Keras has no ``Model.train_step`` (TF 1.15-2.1, graph mode)."""
     if not HAS_TRAIN_STEP or runtime.in_graph_mode():
