@@ -9,7 +9,10 @@ in a TF1 ``Session``, inside ``tf.function`` and eagerly. Metrics from
 Version notes:
 - TF 1.15 Keras builds metrics *before* the loss. The metric's read is gated
   on a no-op that the assignment is attached to once the loss is built, so the
-  read always follows the write in the same ``session.run``.
+  read always follows the write in the same ``session.run``
+  (:class:`compat_metrics._ordering.StateOrder`, which also orders metrics
+  sharing a confusion matrix). The metrics reduce the values with
+  :class:`compat_metrics._readout.ReadoutMetric`, as ``GradientNorm`` does.
 - TF1 Keras initialises only variables it knows; component variables are
   registered with the Keras session, including after ``clear_session()``.
 - Under ``tf.distribute`` each replica writes its own copy (``ON_READ``);
