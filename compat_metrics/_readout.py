@@ -69,6 +69,7 @@ class ReadoutMetric(Metric):
         """The scalar value of this step (ordered after the op that produced it)."""
         raise NotImplementedError
 
+    @tf.autograph.experimental.do_not_convert  # plain TF ops; the readers' Python must not be converted
     def update_state(self, y_true, y_pred, sample_weight=None):
         value = tf.cast(self.step_value(), self.dtype)
         if self.reduction == "last":
