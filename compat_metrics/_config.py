@@ -7,8 +7,9 @@ import json
 import numpy as np
 
 from . import runtime
+from ._backend._hooks import set_state, state
 
-INIT_ARGS = "_compat_metrics_init_args"
+INIT_ARGS = "init_args"  # the _hooks state key (attribute _compat_metrics_init_args)
 
 
 def capture_init_args(init):
@@ -17,7 +18,7 @@ def capture_init_args(init):
 
     @functools.wraps(init)
     def wrapped(self, *args, **kwargs):
-        if INIT_ARGS not in self.__dict__:
+        if state(self, INIT_ARGS) is None:
             try:
                 bound = signature.bind(self, *args, **kwargs)
             except TypeError:
@@ -31,10 +32,15 @@ def capture_init_args(init):
                         recorded.update(value)
                     elif kind != inspect.Parameter.VAR_POSITIONAL:
                         recorded[name] = value
-            object.__setattr__(self, INIT_ARGS, recorded)
+            set_state(self, INIT_ARGS, recorded)
         init(self, *args, **kwargs)
 
     return wrapped
+
+
+def init_args(obj):
+    """The constructor arguments :func:`capture_init_args` recorded for ``obj`` (empty if none)."""
+    return dict(state(obj, INIT_ARGS) or {})
 
 
 def _jsonable(value):
@@ -58,7 +64,7 @@ def init_args_config(obj, base_config, overridden):
     model could be saved but not loaded, so a ``ValueError`` says what to do.
     """
     config = {}
-    for name, value in obj.__dict__.get(INIT_ARGS, {}).items():
+    for name, value in init_args(obj).items():
         if _jsonable(value):
             config[name] = value
         elif not overridden:

@@ -28,7 +28,7 @@ import tensorflow as tf
 
 from .. import runtime
 from .._backend import impl
-from .._config import INIT_ARGS as _INIT_ARGS, capture_init_args as _capture_init_args, from_config as _from_config
+from .._config import capture_init_args as _capture_init_args, from_config as _from_config, init_args as _init_args
 
 __all__ = ["Metric"]
 
@@ -290,7 +290,7 @@ class Metric(impl.Metric):
         Override (merging with ``super().get_config()``) when an argument is
         not JSON-serialisable.
         """
-        config = dict(self.__dict__.get(_INIT_ARGS, {}))
+        config = _init_args(self)
         config.update(super(Metric, self).get_config())
         return config
 
