@@ -60,7 +60,8 @@ def test_a_callable_attribute_keeps_its_attributes_and_a_replaced_one_is_wrapped
 
 
 def test_state_on_a_keras_object_is_a_plain_untracked_value():
-    model = keras.Sequential([keras.layers.Dense(1)])
+    inputs = keras.Input((2,))
+    model = keras.Model(inputs, keras.layers.Dense(1)(inputs))
     weights = len(model.weights)
     recorders = _hooks.state(model, "test_recorders", list)
     recorders.append(len)
