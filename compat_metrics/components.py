@@ -157,6 +157,7 @@ class ComponentTracker(object):
         if explicit_ordering_graph(graph) is graph:
             self._assign_ops.setdefault(graph, {})[component] = assign
             for gate in self._pending_reads.get(graph, {}).pop(component, []):
+                gate._remove_all_control_inputs()  # the never-tracked assertion
                 gate._add_control_input(assign)  # a metric built before the loss (TF1 Keras)
             if runtime.in_graph_mode():
                 tf.compat.v1.add_to_collection(tf.compat.v1.GraphKeys.UPDATE_OPS, assign)
@@ -193,7 +194,14 @@ class ComponentTracker(object):
             # TF1 Keras builds metrics before the loss: gate the read on a no-op
             # that track() attaches the assignment to.
             with root.as_default(), root.control_dependencies(None):
-                dependency = tf.no_op(name="{}_{}_read_gate".format(self.name, component))
+                # Until track() attaches the assignment, the gate fails the step: a component
+                # that the loss never tracks would otherwise read its initial 0.0 every epoch.
+                never_tracked = tf.debugging.Assert(tf.constant(False), [
+                    "metric {} of {} reads component {}, which the loss never tracked: call "
+                    "track(\"{}\", value) in the loss, or fix the name.".format(
+                        component, self.name, component, component)], name="{}_{}_never_tracked".format(self.name, component))
+                with root.control_dependencies([never_tracked]):
+                    dependency = tf.no_op(name="{}_{}_read_gate".format(self.name, component))
             self._pending_reads.setdefault(root, {}).setdefault(component, []).append(dependency)
         with tf.control_dependencies([dependency]):
             return tf.identity(variable.read_value())
