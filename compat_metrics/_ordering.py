@@ -64,6 +64,7 @@ class StateOrder(object):
             return False  # eager, or built inside a tf.function, which orders it itself
         self._writes.setdefault(graph, {})[key] = operation
         for gate in self._waiting.get(graph, {}).pop(key, []):
+            gate._remove_all_control_inputs()  # the never-written assertion
             gate._add_control_input(operation)
         return True
 
@@ -73,7 +74,7 @@ class StateOrder(object):
         return dict(self._writes.get(graph, {})) if graph is not None else {}
 
     @contextlib.contextmanager
-    def after(self, key, wait=False):
+    def after(self, key, wait=False, never_written=None):
         """Order the ops built inside after the last write of ``key``.
 
         Args:
@@ -81,6 +82,8 @@ class StateOrder(object):
             wait: when no write of ``key`` was built yet, wait for the next
                 one built (a reader built before its writer); otherwise the
                 ops are not ordered.
+            never_written: with ``wait``, a message: until the write is
+                built, running the ops fails with it (``InvalidArgumentError``).
         """
         graph = ordering_graph()
         dependency = None
@@ -88,7 +91,10 @@ class StateOrder(object):
             dependency = self._writes.get(graph, {}).get(key)
             if dependency is None and wait:
                 with graph.as_default(), graph.control_dependencies(None):
-                    dependency = tf.no_op(name="{}_{}_read_gate".format(self.name, key))
+                    guards = [] if never_written is None else [tf.debugging.Assert(
+                        tf.constant(False), [never_written], name="{}_{}_never_written".format(self.name, key))]
+                    with graph.control_dependencies(guards):
+                        dependency = tf.no_op(name="{}_{}_read_gate".format(self.name, key))
                 self._waiting.setdefault(graph, {}).setdefault(key, []).append(dependency)
         with tf.control_dependencies([dependency] if dependency is not None else []):
             yield

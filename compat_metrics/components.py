@@ -173,8 +173,12 @@ class ComponentTracker(object):
         self._check_known(component)
         variable = self.variable(component)
         # Eager and tf.function read after the loss's write in program order; TF1 Keras
-        # builds the metrics before the loss: the read waits for the write built next.
-        with self._order.after(component, wait=True):
+        # builds the metrics before the loss: the read waits for the write built next, and
+        # fails the step until then (a component the loss never tracks would read 0.0).
+        never_tracked = ("metric {} of {} reads component {}, which the loss never tracked: call "
+                         "track(\"{}\", value) in the loss, or fix the name.".format(
+                             component, self.name, component, component))
+        with self._order.after(component, wait=True, never_written=never_tracked):
             return tf.identity(variable.read_value())
 
     def metric(self, component, reduction="mean", name=None):

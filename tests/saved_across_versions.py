@@ -6,7 +6,9 @@ tox sets ``COMPAT_METRICS_SAVED_MODELS`` to one folder of the shared
 evaluated to there; each env loads what :data:`LOADS` lists with
 ``compat_metrics.load_model``, and the loaded model must evaluate to the
 saving env's values and to NumPy/scikit-learn on its own predictions. A file
-that an earlier env should have written is a failure, not a skip.
+that an earlier env should have written is a failure, not a skip. Every env
+also trains the same model from the same weights and must log the same
+history, epoch by epoch, as the envs before it (:data:`ORDER`).
 Keras 3 reads the legacy h5 files too; tf-legacy also hands its own file to
 Keras 3 (the same venv without ``TF_USE_LEGACY_KERAS``).
 """
@@ -32,6 +34,8 @@ LOADS = {
     "tf-latest": ("tf115", "tf21", "tf215"),
     "tf-legacy": ("tf115", "tf21", "tf215"),
 }
+# Every env of envlist trains the same model and must report the same history as the envs before it.
+ORDER = ("tf115", "tf215-graph", "tf21", "tf215", "tf-latest", "tf-legacy")
 N_CLASSES = 3
 N_FEATURES = 5
 REG_WEIGHT = 0.05
@@ -146,10 +150,46 @@ def load_and_check(env):
     return results
 
 
+def train_history():
+    """Three full-batch SGD epochs from the fixed weights; the history, checked at the first epoch by NumPy."""
+    built = model()
+    x, y = data()
+    start = evaluate(built)
+    check_against_numpy(built, start)
+    history = built.fit(x, y, batch_size=len(x), epochs=3, shuffle=False, verbose=0).history
+    # Keras logs the first epoch's values from the weights before its update: the evaluate above.
+    for key in ("loss", "ce", "reg", "f1"):
+        np.testing.assert_allclose(history[key][0], start[key], rtol=1e-4, err_msg=key)
+    return {key: [float(v) for v in values] for key, values in history.items()}
+
+
+def check_same_history_as_earlier_envs(env):
+    """The differential check: this env's history equals every earlier env's, epoch by epoch."""
+    history = train_history()
+    target = os.path.join(folder(), env)
+    os.makedirs(target, exist_ok=True)
+    with open(os.path.join(target, "history.json"), "w") as f:
+        json.dump(history, f)
+    earlier = ORDER[:ORDER.index(env)] if env in ORDER else ()
+    for other in earlier:
+        path = os.path.join(folder(), other, "history.json")
+        if not os.path.exists(path):
+            raise AssertionError("{} is missing: tox env {!r} runs before {!r} in envlist and writes it"
+                                 .format(path, other, env))
+        with open(path) as f:
+            theirs = json.load(f)
+        for key in ("loss", "ce", "reg", "f1", "gradient_norm"):
+            np.testing.assert_allclose(history[key], theirs[key], rtol=2e-4, atol=1e-6,
+                                       err_msg="{}: {} here, {} in {}".format(key, history[key], theirs[key], other))
+    return earlier
+
+
 def check_this_env():
     """What this tox env saves and loads; returns the envs it loaded."""
     env = this_env()
     loaded = []
+    if env in ORDER:
+        loaded.extend(check_same_history_as_earlier_envs(env))
     for source in LOADS.get(env, ()):
         load_and_check(source)
         loaded.append(source)

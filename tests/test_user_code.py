@@ -46,3 +46,7 @@ def test_same_named_keras_and_library_metrics_load_as_themselves(tmp_path):
 
 def test_seed_classes_epoch_by_epoch():
     uc.check_seed_classes_epoch_by_epoch()
+
+
+def test_plain_tracker_component_never_tracked_is_a_clear_error():
+    uc.check_plain_tracker_component_never_tracked_is_a_clear_error()

@@ -443,3 +443,20 @@ def check_seed_classes_epoch_by_epoch(epochs=3, batch_size=16):
     np.testing.assert_allclose(history["loss"], [np.dot(losses, sizes) / np.sum(sizes)] * epochs, rtol=1e-5)
     np.testing.assert_allclose(history["binary_true_positives"], [true_positives] * epochs, rtol=1e-6)
     np.testing.assert_allclose(history["high_cost_ce"], [last_ce] * epochs, rtol=1e-5)
+
+
+def check_plain_tracker_component_never_tracked_is_a_clear_error():
+    """A function loss with a ComponentTracker: reading a component it never tracks fails by the first step."""
+    import pytest
+    tracker = compat_metrics.ComponentTracker(name="plain_never")
+
+    def loss_fn(y_true, y_pred):
+        return tracker.track("mse", tf.reduce_mean(tf.square(y_true - y_pred)))
+
+    x = np.random.RandomState(0).normal(size=(16, N_FEATURES)).astype("float32")
+    y = np.zeros((16, 1), "float32")
+    inputs = keras.Input((N_FEATURES,))
+    model = keras.Model(inputs, keras.layers.Dense(1)(inputs))
+    with pytest.raises((ValueError, tf.errors.InvalidArgumentError), match="msee.*never tracked"):
+        compat_metrics.compile(model, optimizer="sgd", loss=loss_fn, metrics=[tracker.metric("msee")])
+        model.fit(x, y, epochs=1, verbose=0)
