@@ -7,7 +7,12 @@
 - Reset: Keras 3 calls only ``reset_state``; Keras 2 before TF 2.5 calls only
   ``reset_states``; later Keras 2 calls ``reset_state``. Override either one:
   both names call it. The default zeroes every state variable (in TF1 graph
-  mode through the Keras session, as Keras does).
+  mode through the Keras session, as Keras does); in TF1 graph mode the
+  assignments an override builds are run in the Keras session too.
+- ``update_state`` of a user's subclass gets ``(n,)`` labels and sample
+  weights as ``(n, 1)`` beside ``(n, k)`` predictions (Keras 2's rule; Keras 3
+  passes them on), and ``==``/``!=`` between tensors in it compare values in
+  TF1 graph mode (TF 1.15 compares identity there).
 - ``add_weight``: Keras 2 takes ``name`` first, Keras 3 ``shape`` first. Both
   call forms are accepted here (a string first argument is the name), the
   initializer defaults to ``"zeros"`` on every version (Keras 2 would use
