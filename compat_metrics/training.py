@@ -80,8 +80,19 @@ def _check_shared_confusion_matrices(kwargs):
                 .format(seen[1].name, seen[0], metric.name, where, matrix.name))
 
 
+def _per_class_views(kwargs):
+    """``average=None`` scores become one scalar metric per class (see ``metrics.per_class``)."""
+    from .metrics.per_class import expand_for_logs  # here: metrics.base imports this module
+    return expand_for_logs(kwargs)
+
+
 def compile(model, **kwargs):  # noqa: A001 - mirrors Model.compile
     """Call ``model.compile`` with :func:`compile_kwargs`; bind input losses and gradient norms.
+
+    A library score with ``average=None`` (a vector) is logged per class as
+    ``{name}_{i}`` / ``val_{name}_{i}`` (``{name}_{class name}`` with
+    ``class_names``) on every version; metrics reading one
+    ``ConfusionMatrix`` update it once per step.
 
     :class:`compat_metrics.GradientNorm` metrics in ``metrics`` are connected
     to the model's gradients (on TF 2.0/2.1 this also sets
@@ -98,6 +109,7 @@ def compile(model, **kwargs):  # noqa: A001 - mirrors Model.compile
     """
     runtime.check_graph_mode_supported("compat_metrics.compile")
     _check_shared_confusion_matrices(kwargs)
+    kwargs = _per_class_views(kwargs)
     for loss in _input_losses(kwargs.get("loss")):
         impl.bind_input_loss(model, loss)
     for key in ("metrics", "weighted_metrics"):
