@@ -512,8 +512,8 @@ def test_vector_metric_in_plain_compile_warns_once_naming_the_fix():
     keras.backend.clear_session()
     x, y = sc.class_data(22, 32)
     model = sc.small_model()
-    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=[cmm.F1Score(3, name="vec")])
-    with pytest.warns(UserWarning, match="compat_metrics.compile") as record:
+    with pytest.warns(UserWarning, match="compat_metrics.compile") as record:  # TF 2.0/2.1: at compile
+        model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=[cmm.F1Score(3, name="vec")])
         model.fit(x, y, batch_size=16, epochs=2, validation_data=(x, y), verbose=0)
     assert sum("'vec'" in str(w.message) for w in record) == 1
     import warnings

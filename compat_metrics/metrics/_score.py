@@ -90,6 +90,8 @@ class _Score(_SharedMixin, Metric):
             class_index = int(class_index)
         self.class_index = class_index
         self._reducer = reducer
+        self._reducer_key = (getattr(reducer, "func", reducer).__name__,) + tuple(
+            sorted(getattr(reducer, "keywords", {}).items()))
         if confusion_matrix is None:
             confusion_matrix = ConfusionMatrix(matrix_classes, threshold=threshold, multilabel=multilabel,
                                                class_names=None if binary_column else class_names,
@@ -122,11 +124,18 @@ class _Score(_SharedMixin, Metric):
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         """Add a batch to the confusion matrix (once per step when shared)."""
-        if self._role == READER:
-            return tf.no_op() if not tf.executing_eagerly() else None
+        if self._role == READER:  # a tensor, not a no_op: TF 1.15-2.1 wrap update_state in a defun
+            return tf.constant(0.0)
         return self._cm._apply(self._counter.value, y_true, y_pred, sample_weight, masked=self._role == UPDATER)
 
     def _values(self):
+        if self._role is None:
+            return self._reduce()
+        # compile-managed group: views of one matrix and reducer share one reduction per step
+        key = (self._reducer_key, self.average, self.zero_division, self.num_classes)
+        return self._cm._read_once(key, self._reduce)
+
+    def _reduce(self):
         matrix = self._cm.matrix
         if self.num_classes == 1:
             value = self._reducer(matrix, average="binary", zero_division=self.zero_division)
@@ -138,7 +147,8 @@ class _Score(_SharedMixin, Metric):
         values = self._values()
         if self.class_index is not None:
             return values[self.class_index]
-        if self.average is None and not tf.executing_eagerly() and _called_by_keras_training():
+        if self.average is None and not self.__dict__.get("_vector_warned") and _called_by_keras_training():
+            self.__dict__["_vector_warned"] = True
             warn_once(("vector-metric", id(self)),
                       "compat_metrics: metric {!r} (average=None) gives Keras a vector of {} per-class values, "
                       "which History, the progress bar and callbacks such as ModelCheckpoint(monitor=...) cannot "

@@ -123,6 +123,30 @@ class ConfusionMatrix(_SharedMixin, Metric):
         self.update_count = self.add_weight(name="updates")
         self._sharers = _Untracked([])
         self._last_calls = _Untracked(weakref.WeakKeyDictionary())
+        # graph -> {key: value read by compile-managed scores}, and graph -> count of writes built in it
+        self._reads = _Untracked(weakref.WeakKeyDictionary())
+        self._writes = _Untracked(weakref.WeakKeyDictionary())
+
+    def _mark_write(self):
+        if not tf.executing_eagerly():
+            graph = tf.compat.v1.get_default_graph()
+            self._writes.value[graph] = self._writes.value.get(graph, 0) + 1
+
+    def _read_once(self, key, compute):
+        """``compute()``, built once per graph between two writes built in it (eagerly: every time).
+
+        Keras computes every metric's result after the step's updates, so the
+        per-class views of one matrix share one reduction instead of each
+        building its own (ReadVariableOp is stateful: Grappler does not merge them).
+        """
+        if tf.executing_eagerly():
+            return compute()
+        graph = tf.compat.v1.get_default_graph()
+        cache = self._reads.value.setdefault(graph, {})
+        key = (self._writes.value.get(graph, 0),) + key
+        if key not in cache:
+            cache[key] = compute()
+        return cache[key]
 
     def _shared_matrix(self):
         return self
@@ -161,6 +185,7 @@ class ConfusionMatrix(_SharedMixin, Metric):
         # if a sharer is attached after this was traced. The assignments stay outside
         # the cond so they also work where Keras 3 traces metrics symbolically.
         first = count > added
+        self._mark_write()
         if len(self._sharers.value) > 1 and not masked:
             shape = self.matrix.shape
             delta = tf.cond(first, batch_matrix, lambda: tf.zeros(shape, self.matrix.dtype))
@@ -184,6 +209,7 @@ class ConfusionMatrix(_SharedMixin, Metric):
         return _read(self.batches)
 
     def _reset(self):
+        self._mark_write()
         self._zero_state([self.matrix, self.batches, self.update_count] + list(self._sharers.value))
 
     def _state_variables(self):
