@@ -126,6 +126,21 @@ def in_graph(args, batches, results):
     variants["per_class_views"] = ([m for parent in per_class_problem() for m in parent.per_class_metrics()], False)
     runners = {name: graph_loop(metrics, batches, args.graph_updates, one_hot)
                for name, (metrics, one_hot) in variants.items()}
+    try:
+        import torch
+        import torchmetrics
+    except ImportError:
+        torch = None
+    if torch is not None:  # no graph: its update loop in Python is what it costs
+        torch_metric = torchmetrics.classification.MulticlassF1Score(num_classes=CLASSES, average="macro")
+        torch_batches = [(torch.from_numpy(y), torch.from_numpy(p)) for y, p in batches]
+
+        def torch_loop():
+            for i in range(args.graph_updates):
+                y, p = torch_batches[i % len(torch_batches)]
+                torch_metric.update(p, y)
+        runners["torchmetrics_f1"] = torch_loop
+        variants["torchmetrics_f1"] = ([torch_metric], False)
     for run in runners.values():
         run()  # trace
     baseline = "keras_f1" if "keras_f1" in runners else "compat_f1_sparse"
