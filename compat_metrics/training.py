@@ -86,6 +86,30 @@ def _per_class_views(kwargs):
     return expand_for_logs(kwargs)
 
 
+def _per_class_views_after_load(model):
+    """Per-class views for ``average=None`` scores of a model Keras compiled while loading it.
+
+    Keras >= 2.2 and Keras 3 build their metric containers at the first step, from ``_user_metrics``.
+    """
+    from .metrics.per_class import expand_for_logs, has_vector_metrics
+    for name in ("_compile_metrics", "compiled_metrics"):
+        holder = model.__dict__.get(name)
+        if holder is None or not hasattr(holder, "_user_metrics"):
+            continue
+        given = {"metrics": holder._user_metrics, "weighted_metrics": getattr(holder, "_user_weighted_metrics", None)}
+        if not has_vector_metrics(list(given.values())):
+            continue
+        expanded = expand_for_logs(given)
+        holder._user_metrics = expanded["metrics"]
+        if hasattr(holder, "_user_weighted_metrics"):
+            holder._user_weighted_metrics = expanded["weighted_metrics"]
+        if "_built" in holder.__dict__:  # Keras 2's MetricsContainer builds from _metrics
+            holder._metrics, holder._weighted_metrics = expanded["metrics"], expanded["weighted_metrics"]
+            holder._built = False
+        elif holder.__dict__.get("built"):  # Keras 3's CompileMetrics builds from _user_metrics
+            holder.built = False
+
+
 def compile(model, **kwargs):  # noqa: A001 - mirrors Model.compile
     """Call ``model.compile`` with :func:`compile_kwargs`; bind input losses and gradient norms.
 
@@ -140,6 +164,7 @@ def load_model(path):
     build the loss before it could be bound.
     """
     model = impl.load_model(path, compile)
+    _per_class_views_after_load(model)
     for loss in impl.compiled_loss_objects(model):
         if isinstance(loss, InputLoss) and not loss._bound:
             impl.bind_input_loss(model, loss)

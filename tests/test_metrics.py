@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -516,7 +517,6 @@ def test_vector_metric_in_plain_compile_warns_once_naming_the_fix():
         model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=[cmm.F1Score(3, name="vec")])
         model.fit(x, y, batch_size=16, epochs=2, validation_data=(x, y), verbose=0)
     assert sum("'vec'" in str(w.message) for w in record) == 1
-    import warnings
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         standalone = cmm.F1Score(3)
@@ -574,14 +574,18 @@ def test_evaluate_with_sample_weights_and_one_hot_labels():
                                                                     sample_weight=w), rtol=1e-5)
 
 
-def test_saved_model_loads_metric_arguments_without_custom_objects(tmp_path):
+@pytest.mark.parametrize("compile_with", ["compat_metrics", "keras"])  # load_model gives per-class logs either way
+def test_saved_model_loads_metric_arguments_without_custom_objects(tmp_path, compile_with):
     keras.backend.clear_session()
     x, y = sc.class_data(14, 30)
     model = sc.small_model(seed=2)
-    compat_metrics.compile(model, optimizer="sgd", loss="sparse_categorical_crossentropy",
-                           metrics=[HuberMetric(threshold=0.2, name="huber"),
-                                    cmm.F1Score(3, average="macro", name="f1m"), cmm.Recall(3, name="rec")])
-    model.evaluate(x, y, verbose=0)
+    compile_fn = compat_metrics.compile if compile_with == "compat_metrics" else type(model).compile
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a vector metric in Keras's compile warns
+        compile_fn(model, optimizer="sgd", loss="sparse_categorical_crossentropy",
+                   metrics=[HuberMetric(threshold=0.2, name="huber"), cmm.F1Score(3, average="macro", name="f1m"),
+                            cmm.Recall(3, name="rec")])
+        model.evaluate(x, y, verbose=0)
     suffix = ".keras" if runtime.KERAS_FLAVOUR == "keras3" else ".h5"
     path = str(tmp_path / ("model" + suffix))
     model.save(path)

@@ -122,6 +122,7 @@ class _Score(_SharedMixin, Metric):
     def _shared_matrix(self):
         return self._cm
 
+    @tf.autograph.experimental.do_not_convert  # plain TF ops: autograph only costs time
     def update_state(self, y_true, y_pred, sample_weight=None):
         """Add a batch to the confusion matrix (once per step when shared)."""
         if self._role == READER:  # a tensor, not a no_op: TF 1.15-2.1 wrap update_state in a defun
@@ -142,6 +143,7 @@ class _Score(_SharedMixin, Metric):
             return value if self.average is not None else tf.reshape(value, [1])
         return self._reducer(matrix, average=self.average, zero_division=self.zero_division)
 
+    @tf.autograph.experimental.do_not_convert  # plain TF ops: autograph only costs time
     def result(self):
         """The score: a scalar, or one value per class for ``average=None``."""
         values = self._values()

@@ -41,6 +41,10 @@ def _expand_group(metrics):
     """One compile slot: vector scores become views; one updater per confusion matrix."""
     out, updaters = [], set()
     for metric in metrics:
+        if _is_config(metric) and "num_classes" in metric["config"]:
+            # a saved config (TF 2.0/2.1 h5 training_config): the library's scores are registered
+            from .. import runtime
+            metric = runtime.keras.metrics.deserialize(metric)
         if _is_vector(metric):
             views = metric.per_class_metrics()
             for view in views:
@@ -65,11 +69,16 @@ def _expand_group(metrics):
     return out
 
 
+def _is_config(value):
+    return isinstance(value, dict) and "class_name" in value and "config" in value
+
+
 def _expand_slot(value):
-    if isinstance(value, dict):
+    if isinstance(value, dict) and not _is_config(value):
         return {key: _expand_slot(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        if any(isinstance(item, (list, tuple, dict)) for item in value):  # one entry per output
+        if any(isinstance(item, (list, tuple)) or (isinstance(item, dict) and not _is_config(item))
+               for item in value):  # one entry per output
             return type(value)(_expand_slot(item) for item in value)
         return _expand_group(list(value))
     if isinstance(value, _Score):
