@@ -176,7 +176,8 @@ def in_graph_subsection(lines, payload):
     fit = payload.get("fit")
     if fit is not None:
         lines += ["", "`fit` of a Dense(32 -> 10) model, {} steps of batch {} per round, compiled with "
-                  "`compat_metrics.compile`; CPU µs per step (results and logs included):".format(
+                  "`compat_metrics.compile`; CPU µs per step, the epoch's metric resets and end-of-epoch "
+                  "results (computed eagerly, once per metric) included:".format(
                       fit["steps_per_round"], payload["batch"]), "",
                   "| metrics | µs per step | ratio to no metric |", "|---|---:|---:|"]
         for name, entry in _ordered(fit["variants"], ("no_metric", "keras_f1", "compat_f1_sparse",
