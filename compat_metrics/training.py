@@ -91,15 +91,15 @@ def _per_class_views_after_load(model):
 
     Keras >= 2.2 and Keras 3 build their metric containers at the first step, from ``_user_metrics``.
     """
-    from .metrics.per_class import expand_for_logs, has_vector_metrics
+    from .metrics.per_class import expand_for_logs, has_scores
     for name in ("_compile_metrics", "compiled_metrics"):
         holder = model.__dict__.get(name)
         if holder is None or not hasattr(holder, "_user_metrics"):
             continue
         given = {"metrics": holder._user_metrics, "weighted_metrics": getattr(holder, "_user_weighted_metrics", None)}
-        if not has_vector_metrics(list(given.values())):
+        if not has_scores(list(given.values())):
             continue
-        expanded = expand_for_logs(given)
+        expanded = expand_for_logs(given, loaded=True)
         holder._user_metrics = expanded["metrics"]
         if hasattr(holder, "_user_weighted_metrics"):
             holder._user_weighted_metrics = expanded["weighted_metrics"]
@@ -108,6 +108,12 @@ def _per_class_views_after_load(model):
             holder._built = False
         elif holder.__dict__.get("built"):  # Keras 3's CompileMetrics builds from _user_metrics
             holder.built = False
+
+
+def _compile_loaded(model, **kwargs):
+    """:func:`compile` for a model compiled from its saved config: its scores share matrices again."""
+    from .metrics.per_class import expand_for_logs
+    return compile(model, **expand_for_logs(kwargs, loaded=True))
 
 
 def compile(model, **kwargs):  # noqa: A001 - mirrors Model.compile
@@ -163,7 +169,7 @@ def load_model(path):
     model is compiled here from its saved training config, since Keras would
     build the loss before it could be bound.
     """
-    model = impl.load_model(path, compile)
+    model = impl.load_model(path, _compile_loaded)
     _per_class_views_after_load(model)
     for loss in impl.compiled_loss_objects(model):
         if isinstance(loss, InputLoss) and not loss._bound:

@@ -596,6 +596,9 @@ def test_saved_model_loads_metric_arguments_without_custom_objects(tmp_path, com
     np.testing.assert_allclose(results["huber"], sc.huber(y.reshape(-1, 1), probs, 0.2).mean(), rtol=1e-5)
     np.testing.assert_allclose([results["rec_{}".format(i)] for i in range(3)],
                                sc.sklearn_score("recall", y, probs.argmax(1), 3, None), rtol=1e-5, atol=1e-6)
+    from compat_metrics._backend import impl
+    scores = [m for m in impl.compiled_metric_objects(loaded) if isinstance(m, cmm.Recall) or isinstance(m, cmm.F1Score)]
+    assert len(scores) == 4 and len({id(m.confusion_matrix) for m in scores}) == 1  # one matrix again
 
 
 # -- streaming() needs a TF1 graph ----------------------------------------------------------------

@@ -191,7 +191,8 @@ class _Score(_SharedMixin, Metric):
 
     def _copy(self, **changes):
         """The same metric over the same matrix, with ``changes`` to its arguments."""
-        config = dict(self._own_config(), confusion_matrix=self._cm, **changes)
+        config = dict(self._own_config(), confusion_matrix=self._cm)
+        config.update(changes)
         return type(self)(**config)
 
     def _own_config(self):

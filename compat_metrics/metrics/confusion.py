@@ -28,6 +28,7 @@ Version notes:
 
 import weakref
 
+import numpy as np
 import tensorflow as tf
 
 from .. import runtime
@@ -139,8 +140,13 @@ class ConfusionMatrix(_SharedMixin, Metric):
         per-class views of one matrix share one reduction instead of each
         building its own (ReadVariableOp is stateful: Grappler does not merge them).
         """
-        if tf.executing_eagerly():
-            return compute()
+        if tf.executing_eagerly():  # keyed by the matrix's content: a reduction is a function of it
+            current = self.matrix.numpy()
+            cached = self._reads.value.get(self)
+            if cached is None or cached[0].get(key) is None or not np.array_equal(cached[0][key][0], current):
+                cached = self._reads.value.setdefault(self, ({},))
+                cached[0][key] = (current, compute())
+            return cached[0][key][1]
         graph = tf.compat.v1.get_default_graph()
         cache = self._reads.value.setdefault(graph, {})
         key = (self._writes.value.get(graph, 0),) + key

@@ -29,6 +29,32 @@ def _is_vector(metric):
     return isinstance(metric, _Score) and metric.average is None and metric.class_index is None
 
 
+def _matrix_settings(metric):
+    """What decides a score's confusion matrix: in one compile slot, equal settings mean equal matrices."""
+    cm = metric._cm
+    return (cm.num_classes, cm.threshold, cm.multilabel, cm.dtype)
+
+
+def _relink(metrics):
+    """Scores of a loaded model, each owning its matrix again, read one matrix per settings.
+
+    Saving drops the shared ``confusion_matrix``; in one compile slot (same
+    inputs and weights) scores with equal matrix settings count the same
+    matrix, so sharing it again changes no value, only the cost.
+    """
+    first = {}
+    out = []
+    for metric in metrics:
+        if isinstance(metric, _Score) and len(metric._cm._sharers.value) == 1:
+            settings = _matrix_settings(metric)
+            if settings in first:
+                metric = metric._copy(confusion_matrix=first[settings]._cm)
+            else:
+                first[settings] = metric
+        out.append(metric)
+    return out
+
+
 def _reader(metric, **changes):
     """A copy of ``metric`` (same matrix) that never adds a batch."""
     copy = metric._copy(**changes)
@@ -37,14 +63,13 @@ def _reader(metric, **changes):
     return copy
 
 
-def _expand_group(metrics):
+def _expand_group(metrics, relink=False):
     """One compile slot: vector scores become views; one updater per confusion matrix."""
     out, updaters = [], set()
+    metrics = [_deserialized(metric) for metric in metrics]
+    if relink:
+        metrics = _relink(metrics)
     for metric in metrics:
-        if _is_config(metric) and "num_classes" in metric["config"]:
-            # a saved config (TF 2.0/2.1 h5 training_config): the library's scores are registered
-            from .. import runtime
-            metric = runtime.keras.metrics.deserialize(metric)
         if _is_vector(metric):
             views = metric.per_class_metrics()
             for view in views:
@@ -69,37 +94,51 @@ def _expand_group(metrics):
     return out
 
 
+def _deserialized(metric):
+    if _is_config(metric) and "num_classes" in metric["config"]:
+        # a saved config (TF 2.0/2.1 h5 training_config): the library's scores are registered
+        from .. import runtime
+        return runtime.keras.metrics.deserialize(metric)
+    return metric
+
+
 def _is_config(value):
     return isinstance(value, dict) and "class_name" in value and "config" in value
 
 
-def _expand_slot(value):
+def _expand_slot(value, relink=False):
     if isinstance(value, dict) and not _is_config(value):
-        return {key: _expand_slot(item) for key, item in value.items()}
+        return {key: _expand_slot(item, relink) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         if any(isinstance(item, (list, tuple)) or (isinstance(item, dict) and not _is_config(item))
                for item in value):  # one entry per output
-            return type(value)(_expand_slot(item) for item in value)
-        return _expand_group(list(value))
+            return type(value)(_expand_slot(item, relink) for item in value)
+        return _expand_group(list(value), relink)
     if isinstance(value, _Score):
-        return _expand_group([value])
+        return _expand_group([value], relink)
     return value
 
 
-def expand_for_logs(kwargs):
+def expand_for_logs(kwargs, loaded=False):
     """``compile`` keyword arguments with per-class views in ``metrics`` and ``weighted_metrics``.
 
     Vector scores (``average=None``) become ``num_classes`` scalar views;
     metrics sharing a confusion matrix in one argument (and output) update
-    it once per step.
+    it once per step. ``loaded``: the metrics of a loaded model, whose scores
+    share a matrix again where their settings are equal (see :func:`_relink`).
     """
     kwargs = dict(kwargs)
     for key in ("metrics", "weighted_metrics"):
         if kwargs.get(key) is not None:
-            kwargs[key] = _expand_slot(kwargs[key])
+            kwargs[key] = _expand_slot(kwargs[key], loaded)
     return kwargs
 
 
 def has_vector_metrics(metrics):
     """Whether ``metrics`` (flattened) holds a vector-valued library score."""
     return any(_is_vector(metric) for metric in tf.nest.flatten(metrics) if metric is not None)
+
+
+def has_scores(metrics):
+    """Whether ``metrics`` (flattened) holds a library score (or a saved config of one)."""
+    return any(isinstance(_deserialized(metric), _Score) for metric in tf.nest.flatten(metrics) if metric is not None)
