@@ -202,7 +202,6 @@ class ConfusionMatrix(_SharedMixin, Metric):
             mark = self.batches.assign(tf.maximum(added, count))
         return mark
 
-    @tf.autograph.experimental.do_not_convert
     def update_state(self, y_true, y_pred, sample_weight=None):
         """Add a batch (once per step when shared; see the module docstring)."""
         return self._apply(self.update_count, y_true, y_pred, sample_weight)

@@ -95,10 +95,13 @@ def _expand_group(metrics, relink=False):
 
 
 def _deserialized(metric):
-    if _is_config(metric) and "num_classes" in metric["config"]:
-        # a saved config (TF 2.0/2.1 h5 training_config): the library's scores are registered
+    """A metric of a saved config (TF 2.0/2.1 h5 ``training_config`` holds configs), as Keras would build it."""
+    if _is_config(metric):
         from .. import runtime
-        return runtime.keras.metrics.deserialize(metric)
+        try:
+            return runtime.keras.metrics.deserialize(metric)
+        except (ValueError, TypeError):  # left to Keras's compile, which says what is wrong
+            return metric
     return metric
 
 
