@@ -142,6 +142,49 @@ def streaming_section(lines, payload, before=None):
                      .format(before["version_label"], entry["ms_per_update"]["median"], _ratio(entry),
                              entry["abs_error_vs_sklearn"]))
     lines.append("")
+    in_graph_subsection(lines, payload)
+
+
+IN_GRAPH_TEXT = {
+    "keras_f1": "Keras built-in `F1Score(average=\"macro\")`, one-hot",
+    "compat_f1_sparse": "`compat_metrics.F1Score(10, average=\"macro\")`, sparse",
+    "compat_f1_one_hot": "`compat_metrics.F1Score(10, average=\"macro\")`, one-hot",
+    "per_class_compiled": "per-class precision + recall + F1 over one `ConfusionMatrix`, as "
+                          "`compat_metrics.compile` hands them to Keras (30 scalar metrics)",
+    "per_class_views": "the same 30 metrics from `per_class_metrics()` in a plain `model.compile`",
+    "torchmetrics_f1": "torchmetrics `MulticlassF1Score(average=\"macro\")`, CPU, Python loop",
+    "no_metric": "no metric",
+}
+
+
+def in_graph_subsection(lines, payload):
+    """Section 2's in-graph part: an update loop inside one ``tf.function``, and ``fit`` steps."""
+    part = payload.get("in_graph")
+    if part is None:
+        return
+    lines += ["### In-graph: what `fit` pays per step", "",
+              "{} updates in a `tf.range` loop inside one `tf.function` call (no Python dispatch per update), "
+              "sparse labels unless stated, batch {}; {} rounds in rotated order; CPU µs per update and the "
+              "per-round ratio to {}.".format(part["updates_per_round"], payload["batch"], payload["rounds"],
+                                               IN_GRAPH_TEXT[part["baseline"]]), "",
+              "| what | metrics | µs per step | ratio |", "|---|---:|---:|---:|"]
+    order = ("keras_f1", "compat_f1_sparse", "compat_f1_one_hot", "per_class_compiled", "per_class_views",
+             "torchmetrics_f1")
+    for name, entry in _ordered(part["variants"], order):
+        lines.append("| {} | {} | {:.1f} | {} |".format(IN_GRAPH_TEXT.get(name, name), entry["metrics"],
+                                                      entry["us_per_update"]["median"], _ratio(entry)))
+    fit = payload.get("fit")
+    if fit is not None:
+        lines += ["", "`fit` of a Dense(32 -> 10) model, {} steps of batch {} per round, compiled with "
+                  "`compat_metrics.compile`; CPU µs per step, the epoch's metric resets and end-of-epoch "
+                  "results (computed eagerly, once per metric) included:".format(
+                      fit["steps_per_round"], payload["batch"]), "",
+                  "| metrics | µs per step | ratio to no metric |", "|---|---:|---:|"]
+        for name, entry in _ordered(fit["variants"], ("no_metric", "keras_f1", "compat_f1_sparse",
+                                                      "per_class_compiled")):
+            lines.append("| {} | {:.0f} | {} |".format(IN_GRAPH_TEXT.get(name, name), entry["us_per_step"]["median"],
+                                                      _ratio(entry)))
+    lines.append("")
 
 
 def graph_section(lines, payload):

@@ -13,8 +13,18 @@ Run: ``PYTHONPATH=. python benchmarks/streaming.py --out r.json`` (TF 2.x).
    checked against scikit-learn. A profiling variant traces the same metric
    with its input checks dropped, to split validation from the update.
 
-TF updates run inside ``tf.function`` (as ``fit`` runs them); each timed block
-is ``--updates`` calls on rotating batches of ``--batch`` rows.
+3. In-graph cost (what ``fit`` pays): ``--graph-updates`` updates in a loop
+   inside one ``tf.function`` call, so Python dispatch is out of the number:
+   Keras's built-in ``F1Score``, one ``compat_metrics.F1Score`` (sparse and
+   one-hot labels), and every per-class precision, recall and F1 of the
+   problem (3 x 10 scalar metrics over one matrix) as
+   ``compat_metrics.compile`` hands them to Keras and as
+   ``per_class_metrics()`` gives them; torchmetrics' update for scale. Then
+   ``fit`` steps of a tiny model compiled with each, over a model without
+   metrics.
+
+In 1 and 2, TF updates run inside ``tf.function`` (as ``fit`` runs them); each
+timed block is ``--updates`` calls on rotating batches of ``--batch`` rows.
 """
 
 import argparse
@@ -73,16 +83,127 @@ def tf_block(metrics, batches, updates, one_hot):
     return run
 
 
+def graph_loop(metrics, batches, updates, one_hot):
+    """One ``tf.function`` call running ``updates`` updates of ``metrics`` in a ``tf.range`` loop."""
+    ys = tf.constant(np.stack([np.eye(CLASSES, dtype="float32")[y] if one_hot else y for y, _ in batches]))
+    ps = tf.constant(np.stack([p for _, p in batches]))
+    count = len(batches)
+
+    @tf.function
+    def loop():
+        for i in tf.range(updates):
+            for metric in metrics:
+                metric.update_state(ys[i % count], ps[i % count])
+    return loop
+
+
+def compiled_views(metric_lists):
+    """What ``compat_metrics.compile`` passes to Keras for ``metrics=metric_lists`` (None before it existed)."""
+    try:
+        from compat_metrics.metrics.per_class import expand_for_logs
+    except ImportError:
+        return None
+    return expand_for_logs({"metrics": metric_lists})["metrics"]
+
+
+def per_class_problem():
+    """Per-class precision, recall and F1 of one problem over one shared matrix (average=None)."""
+    cm = cmm.ConfusionMatrix(CLASSES)
+    return [cls(CLASSES, confusion_matrix=cm, name=name) for cls, name in
+            ((cmm.Precision, "p"), (cmm.Recall, "r"), (cmm.F1Score, "f1"))]
+
+
+def in_graph(args, batches, results):
+    """Section 3: updates looped inside one tf.function, and fit steps."""
+    variants = {}
+    if hasattr(compat_metrics.keras.metrics, "F1Score"):
+        variants["keras_f1"] = ([compat_metrics.keras.metrics.F1Score(average="macro")], True)
+    variants["compat_f1_sparse"] = ([cmm.F1Score(CLASSES, average="macro")], False)
+    variants["compat_f1_one_hot"] = ([cmm.F1Score(CLASSES, average="macro")], True)
+    views = compiled_views(per_class_problem())
+    if views is not None:
+        variants["per_class_compiled"] = (views, False)
+    variants["per_class_views"] = ([m for parent in per_class_problem() for m in parent.per_class_metrics()], False)
+    runners = {name: graph_loop(metrics, batches, args.graph_updates, one_hot)
+               for name, (metrics, one_hot) in variants.items()}
+    try:
+        import torch
+        import torchmetrics
+    except ImportError:
+        torch = None
+    if torch is not None:  # no graph: its update loop in Python is what it costs
+        torch_metric = torchmetrics.classification.MulticlassF1Score(num_classes=CLASSES, average="macro")
+        torch_batches = [(torch.from_numpy(y), torch.from_numpy(p)) for y, p in batches]
+
+        def torch_loop():
+            for i in range(args.graph_updates):
+                y, p = torch_batches[i % len(torch_batches)]
+                torch_metric.update(p, y)
+        runners["torchmetrics_f1"] = torch_loop
+        variants["torchmetrics_f1"] = ([torch_metric], False)
+    for run in runners.values():
+        run()  # trace
+    baseline = "keras_f1" if "keras_f1" in runners else "compat_f1_sparse"
+    timing = _util.interleaved(runners, args.rounds, baseline=baseline)
+    for name, entry in timing.items():
+        entry["us_per_update"] = _util.percentiles([1e6 * s / args.graph_updates for s in entry["cpu_seconds"]])
+        entry["metrics"] = len(variants[name][0])
+        print("in-graph {:20}: {:3d} metrics, {:7.1f} us/step (CPU), x{:.2f} of {}".format(
+            name, entry["metrics"], entry["us_per_update"]["median"], entry["ratio"]["median"], baseline))
+    results["in_graph"] = {"baseline": baseline, "updates_per_round": args.graph_updates, "variants": timing}
+    results["fit"] = fit_steps(args, variants)
+
+
+def fit_steps(args, variants):
+    """``fit`` of a tiny model compiled (``compat_metrics.compile``) with each variant, per step."""
+    keras = compat_metrics.keras
+    rng = np.random.RandomState(1)
+    x = rng.randn(args.batch * args.fit_steps, 32).astype("float32")
+    y = rng.randint(0, CLASSES, size=len(x))
+    models = {}
+    lists = {"no_metric": ([], False)}
+    for name in ("keras_f1", "compat_f1_sparse"):
+        if name in variants:
+            lists[name] = variants[name]
+    lists["per_class_compiled"] = (per_class_problem(), False)
+    for name, (_, one_hot) in lists.items():
+        fresh = {"keras_f1": lambda: [keras.metrics.F1Score(average="macro")],
+                 "compat_f1_sparse": lambda: [cmm.F1Score(CLASSES, average="macro")],
+                 "per_class_compiled": per_class_problem, "no_metric": lambda: []}[name]()
+        model = keras.Sequential([keras.layers.Dense(CLASSES, activation="softmax", input_shape=(32,))])
+        compat_metrics.compile(model, optimizer="sgd", loss="categorical_crossentropy" if one_hot
+                               else "sparse_categorical_crossentropy", metrics=fresh)
+        target = np.eye(CLASSES, dtype="float32")[y] if one_hot else y
+        model.fit(x, target, batch_size=args.batch, epochs=1, verbose=0)  # trace
+        models[name] = (model, target)
+    runners = {name: (lambda m=model, t=target: m.fit(x, t, batch_size=args.batch, epochs=1, verbose=0))
+               for name, (model, target) in models.items()}
+    timing = _util.interleaved(runners, args.rounds, baseline="no_metric")
+    for name, entry in timing.items():
+        entry["us_per_step"] = _util.percentiles([1e6 * s / args.fit_steps for s in entry["cpu_seconds"]])
+
+        print("fit {:20}: {:7.1f} us/step (CPU), x{:.2f} of no metric".format(
+            name, entry["us_per_step"]["median"], entry["ratio"]["median"]))
+    return {"steps_per_round": args.fit_steps, "variants": timing}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--updates", type=int, default=20)
     parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--graph-updates", type=int, default=300)
+    parser.add_argument("--fit-steps", type=int, default=40)
+    parser.add_argument("--only-in-graph", action="store_true", help="run section 3 only")
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
     batches = make_batches(8, args.batch)
     results = {"stack": _util.stack(), "classes": CLASSES, "batch": args.batch, "rounds": args.rounds,
                "updates_per_round": args.updates}
+    in_graph(args, batches, results)
+    if args.only_in_graph:
+        _util.write(args.out, results)
+        return
 
     # 1. shared vs separate confusion matrices.
     shared_metrics, shared_matrices = per_class_metrics(True)

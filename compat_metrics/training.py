@@ -74,8 +74,49 @@ def _check_shared_confusion_matrices(kwargs):
                 .format(seen[1].name, seen[0], metric.name, where, matrix.name))
 
 
+def _per_class_views(kwargs):
+    """``average=None`` scores become one scalar metric per class (see ``metrics.per_class``)."""
+    from .metrics.per_class import expand_for_logs  # here: metrics.base imports this module
+    return expand_for_logs(kwargs)
+
+
+def _per_class_views_after_load(model):
+    """Per-class views for ``average=None`` scores of a model Keras compiled while loading it.
+
+    Keras >= 2.2 and Keras 3 build their metric containers at the first step, from ``_user_metrics``.
+    """
+    from .metrics.per_class import expand_for_logs, has_scores
+    for name in ("_compile_metrics", "compiled_metrics"):
+        holder = model.__dict__.get(name)
+        if holder is None or not hasattr(holder, "_user_metrics"):
+            continue
+        given = {"metrics": holder._user_metrics, "weighted_metrics": getattr(holder, "_user_weighted_metrics", None)}
+        if not has_scores(list(given.values())):
+            continue
+        expanded = expand_for_logs(given, loaded=True)
+        holder._user_metrics = expanded["metrics"]
+        if hasattr(holder, "_user_weighted_metrics"):
+            holder._user_weighted_metrics = expanded["weighted_metrics"]
+        if "_built" in holder.__dict__:  # Keras 2's MetricsContainer builds from _metrics
+            holder._metrics, holder._weighted_metrics = expanded["metrics"], expanded["weighted_metrics"]
+            holder._built = False
+        elif holder.__dict__.get("built"):  # Keras 3's CompileMetrics builds from _user_metrics
+            holder.built = False
+
+
+def _compile_loaded(model, **kwargs):
+    """:func:`compile` for a model compiled from its saved config: its scores share matrices again."""
+    from .metrics.per_class import expand_for_logs
+    return compile(model, **expand_for_logs(kwargs, loaded=True))
+
+
 def compile(model, **kwargs):  # noqa: A001 - mirrors Model.compile
     """Call ``model.compile`` with :func:`compile_kwargs`; bind input losses and gradient norms.
+
+    A library score with ``average=None`` (a vector) is logged per class as
+    ``{name}_{i}`` / ``val_{name}_{i}`` (``{name}_{class name}`` with
+    ``class_names``) on every version; metrics reading one
+    ``ConfusionMatrix`` update it once per step.
 
     :class:`compat_metrics.GradientNorm` metrics in ``metrics`` are connected
     to the model's gradients (on TF 2.0/2.1 this also sets
@@ -95,6 +136,7 @@ def compile(model, **kwargs):  # noqa: A001 - mirrors Model.compile
     runtime.check_graph_mode_supported("compat_metrics.compile")
     impl.check_step_overrides(model)
     _check_shared_confusion_matrices(kwargs)
+    kwargs = _per_class_views(kwargs)
     bind_input_losses(model, kwargs.get("loss"))
     for key in ("metrics", "weighted_metrics"):
         if kwargs.get(key) is not None:
@@ -105,9 +147,6 @@ def compile(model, **kwargs):  # noqa: A001 - mirrors Model.compile
     if gradient_norms:
         bind_gradient_metrics(model, gradient_norms)
     return model
-
-
-_compile_model = compile  # load_model's ``compile`` argument shadows it
 
 
 def load_model(path, custom_objects=None, compile=True, **kwargs):  # noqa: A002 - Keras's own argument name
@@ -124,9 +163,10 @@ def load_model(path, custom_objects=None, compile=True, **kwargs):  # noqa: A002
     """
     names = library_custom_objects()  # files saved by TF 1.15-2.1 name the library's classes bare
     names.update(custom_objects or {})
-    model = impl.load_model(path, _compile_model, custom_objects=names, compile=compile, **kwargs)
+    model = impl.load_model(path, _compile_loaded, custom_objects=names, compile=compile, **kwargs)
     if not compile:
         return model
+    _per_class_views_after_load(model)
     bind_input_losses(model, impl.compiled_loss_objects(model), only_unbound=True)
     bind_loaded_gradient_metrics(model)
     return model

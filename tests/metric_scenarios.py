@@ -145,3 +145,65 @@ def check_fit_puts_per_class_values_in_history(class_names, read):
     for i, label in enumerate(labels):
         np.testing.assert_allclose(results["f1_" + label], expected[i], rtol=1e-5, atol=1e-6)
     assert read(f1.confusion_matrix.batches_added()) == 5  # 45 samples in batches of 10, added once each
+
+
+def _callbacks(directory, monitor):
+    """Every Keras callback that reads a logged value, on ``monitor`` (TensorBoard when installed)."""
+    import importlib.util
+    import os
+
+    import compat_metrics
+    keras = compat_metrics.keras
+    weights = os.path.join(directory, "best.weights.h5" if compat_metrics.runtime.KERAS_FLAVOUR == "keras3"
+                           else "best.h5")
+    callbacks = [keras.callbacks.ModelCheckpoint(weights, monitor=monitor, mode="max", save_best_only=True,
+                                                 save_weights_only=True),
+                 keras.callbacks.EarlyStopping(monitor=monitor, mode="max", patience=5),
+                 keras.callbacks.ReduceLROnPlateau(monitor=monitor, mode="max", patience=5),
+                 keras.callbacks.CSVLogger(os.path.join(directory, "log.csv"))]
+    if compat_metrics.runtime.KERAS_FLAVOUR == "keras3":  # mode="auto" finds the metric by name
+        callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=5))
+    if importlib.util.find_spec("tensorboard") is not None:
+        callbacks.append(keras.callbacks.TensorBoard(os.path.join(directory, "tb")))
+    return callbacks, weights
+
+
+def check_compile_logs_vector_metrics_per_class(directory, read):
+    """``compat_metrics.compile`` turns ``average=None`` scores into ``{name}_{i}`` logs that callbacks use.
+
+    Precision, recall and F1 per class share one matrix (added once per batch); values equal scikit-learn's.
+    """
+    import os
+
+    import compat_metrics
+    from compat_metrics import metrics as cmm
+    import scenarios
+    keras = compat_metrics.keras
+    keras.backend.clear_session()
+    x, y = class_data(20, 64)
+    x_val, y_val = class_data(21, 45)
+    model = small_model(seed=3)
+    cm = cmm.ConfusionMatrix(3)
+    metrics = [cmm.Precision(3, name="p", confusion_matrix=cm), cmm.Recall(3, name="r", confusion_matrix=cm),
+               cmm.F1Score(3, name="f1", confusion_matrix=cm), cmm.F1Score(3, name="own", class_names=["a", "b", "c"])]
+    compat_metrics.compile(model, optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=metrics)
+    callbacks, weights = _callbacks(directory, "val_f1_1")
+    history = model.fit(x, y, batch_size=16, epochs=2, validation_data=(x_val, y_val), verbose=0,
+                        callbacks=callbacks)
+    predicted = model.predict(x_val, batch_size=64).argmax(1)
+    for key, score, labels in (("p", "precision", "012"), ("r", "recall", "012"), ("f1", "f1", "012"),
+                               ("own", "f1", "abc")):
+        expected = sklearn_score(score, y_val, predicted, 3, None)
+        got = [history.history["val_{}_{}".format(key, label)][-1] for label in labels]
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6, err_msg=key)
+        assert all(len(history.history["{}_{}".format(key, label)]) == 2 for label in labels)
+    assert os.path.exists(weights)
+    with open(os.path.join(directory, "log.csv")) as handle:
+        assert {"f1_1", "val_f1_1", "val_own_c"} <= set(handle.readline().strip().split(","))
+    results = scenarios.evaluate_dict(model, x_val, y_val, batch_size=10)
+    np.testing.assert_allclose([results["f1_" + label] for label in "012"],
+                               sklearn_score("f1", y_val, predicted, 3, None), rtol=1e-5, atol=1e-6)
+    assert read(cm.batches_added()) == 5  # 45 samples in batches of 10, added once each
+    # standalone, the metric is still a vector
+    assert np.shape(read(metrics[2].result())) == (3,)
+    return model

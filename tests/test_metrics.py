@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -287,12 +288,43 @@ def test_mismatched_batch_sizes():
     assert value(metric.confusion_matrix.result()).sum() == 0
 
 
-def test_threshold_is_refused_where_argmax_decides():
+def test_threshold_with_more_classes_decides_each_column_as_keras_and_tfa():
+    y, p = sc.make_data(8, 40, 3)
+    one_hot = np.eye(3, dtype="float32")[y]
+    metric = cmm.F1Score(3, average="macro", threshold=0.4)  # tfa/Keras: each column on its own
+    metric.update_state(one_hot, p)
+    np.testing.assert_allclose(value(metric.result()), sc.sklearn_score("f1", one_hot.astype(int),
+                               (p > 0.4).astype(int), 3, "macro", multilabel=True), rtol=1e-5)
+    with pytest.raises(ValueError, match="each column on its own"):
+        metric.update_state(y, p)  # class ids cannot be scored per column
     with pytest.raises(ValueError, match="threshold applies to binary"):
-        cmm.F1Score(3, threshold=0.5)
-    with pytest.raises(ValueError, match="threshold applies to binary"):
+        cmm.F1Score(3, threshold=0.5, multilabel=False)
+    with pytest.raises(ValueError, match="differ from the matrix"):
         cmm.Precision(3, threshold=0.5, confusion_matrix=cmm.ConfusionMatrix(3))
-    assert cmm.F1Score(3, threshold=0.5, multilabel=True).threshold == 0.5
+
+
+def test_tensorflow_addons_argument_forms():
+    y, p = sc.make_data(9, 50, 5)
+    fbeta = cmm.FBetaScore(5, "micro", 2.0)  # tfa order: num_classes, average, beta, threshold
+    fbeta.update_state(y, p)
+    np.testing.assert_allclose(value(fbeta.result()), sc.sklearn_score("f2", y, p.argmax(1), 5, "micro"), rtol=1e-5)
+    # tfa's binary form: one sigmoid column
+    rng = np.random.RandomState(10)
+    truth, scores = rng.randint(0, 2, size=(30, 1)), rng.rand(30, 1).astype("float32")
+    for average in (None, "micro", "macro"):
+        binary = cmm.F1Score(num_classes=1, threshold=0.6, average=average)
+        binary.update_state(truth, scores)
+        expected = sc.skm.f1_score(truth.ravel(), (scores.ravel() > 0.6).astype(int))
+        np.testing.assert_allclose(np.ravel(value(binary.result())), [expected], rtol=1e-5)
+    assert cmm.F1Score.from_config(binary.get_config()).num_classes == 1
+
+
+@pytest.mark.parametrize("bad,name", [({"beta": "1.0"}, "beta"), ({"beta": None}, "beta"),
+                                      ({"threshold": "0.5"}, "threshold"), ({"class_index": 1.5}, "class_index"),
+                                      ({"multilabel": "yes"}, "multilabel")])
+def test_argument_types_are_checked_naming_the_argument(bad, name):
+    with pytest.raises(ValueError, match="Invalid `{}` argument value.*Received: {}=".format(name, name)):
+        cmm.FBetaScore(3, **bad)
 
 
 def test_sample_weight_of_the_wrong_size():
@@ -473,6 +505,60 @@ def test_fit_puts_per_class_values_in_history(class_names):
     sc.check_fit_puts_per_class_values_in_history(class_names, value)
 
 
+def test_compile_logs_vector_metrics_per_class_for_callbacks(tmp_path):
+    sc.check_compile_logs_vector_metrics_per_class(str(tmp_path), value)
+
+
+def test_vector_metric_in_plain_compile_warns_once_naming_the_fix():
+    keras.backend.clear_session()
+    x, y = sc.class_data(22, 32)
+    model = sc.small_model()
+    with pytest.warns(UserWarning, match="compat_metrics.compile") as record:  # TF 2.0/2.1: at compile
+        model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=[cmm.F1Score(3, name="vec")])
+        model.fit(x, y, batch_size=16, epochs=2, validation_data=(x, y), verbose=0)
+    assert sum("'vec'" in str(w.message) for w in record) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        standalone = cmm.F1Score(3)
+        standalone.update_state(y, model.predict(x, verbose=0))
+        assert value(standalone.result()).shape == (3,)
+
+
+def _checkpoint(metric):
+    """A ``tf.train.Checkpoint`` of the metric (Keras 3 metrics are not TF trackables: of its variables)."""
+    if runtime.KERAS_FLAVOUR == "keras3":
+        return tf.train.Checkpoint(state=list(metric.variables))
+    return tf.train.Checkpoint(metric=metric)
+
+
+def test_state_is_visible_copyable_and_restores_mid_stream(tmp_path):
+    ids, probs = sc.make_data(23, 60, 3)
+    cm = cmm.ConfusionMatrix(3)
+    f1, recall = cmm.F1Score(3, confusion_matrix=cm), cmm.Recall(3, average="macro", confusion_matrix=cm)
+    for metric in (f1, recall):
+        metric.update_state(ids[:20], probs[:20])
+    assert any(v.shape == (3, 3) for v in f1.variables)
+    copy = cmm.F1Score(3)
+    for target, source in zip(copy.variables, f1.variables):
+        target.assign(source)
+    np.testing.assert_allclose(value(copy.result()), sc.sklearn_score("f1", ids[:20], probs[:20].argmax(1), 3, None),
+                               rtol=1e-5)
+    if hasattr(f1, "get_weights"):
+        other = cmm.F1Score(3)
+        other.set_weights(f1.get_weights())
+        np.testing.assert_allclose(value(other.result()), value(f1.result()))
+    path = _checkpoint(f1).save(str(tmp_path / "mid"))
+    restored = cmm.F1Score(3)
+    _checkpoint(restored).restore(path)
+    for metric in (f1, recall, restored):
+        metric.update_state(ids[20:], probs[20:])
+    expected = sc.sklearn_score("f1", ids, probs.argmax(1), 3, None)
+    np.testing.assert_allclose(value(restored.result()), expected, rtol=1e-5)
+    np.testing.assert_allclose(value(f1.result()), expected, rtol=1e-5)
+    np.testing.assert_allclose(value(recall.result()), sc.sklearn_score("recall", ids, probs.argmax(1), 3, "macro"),
+                               rtol=1e-5)
+
+
 def test_evaluate_with_sample_weights_and_one_hot_labels():
     keras.backend.clear_session()
     x, y = sc.class_data(12, 53)
@@ -488,14 +574,18 @@ def test_evaluate_with_sample_weights_and_one_hot_labels():
                                                                     sample_weight=w), rtol=1e-5)
 
 
-def test_saved_model_loads_metric_arguments_without_custom_objects(tmp_path):
+@pytest.mark.parametrize("compile_with", ["compat_metrics", "keras"])  # load_model gives per-class logs either way
+def test_saved_model_loads_metric_arguments_without_custom_objects(tmp_path, compile_with):
     keras.backend.clear_session()
     x, y = sc.class_data(14, 30)
     model = sc.small_model(seed=2)
-    compat_metrics.compile(model, optimizer="sgd", loss="sparse_categorical_crossentropy",
-                           metrics=[HuberMetric(threshold=0.2, name="huber"),
-                                    cmm.F1Score(3, average="macro", name="f1m")])
-    model.evaluate(x, y, verbose=0)
+    compile_fn = compat_metrics.compile if compile_with == "compat_metrics" else type(model).compile
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a vector metric in Keras's compile warns
+        compile_fn(model, optimizer="sgd", loss="sparse_categorical_crossentropy",
+                   metrics=[HuberMetric(threshold=0.2, name="huber"), cmm.F1Score(3, average="macro", name="f1m"),
+                            cmm.Recall(3, name="rec")])
+        model.evaluate(x, y, verbose=0)
     suffix = caps.SAVE_SUFFIX
     path = str(tmp_path / ("model" + suffix))
     model.save(path)
@@ -504,6 +594,11 @@ def test_saved_model_loads_metric_arguments_without_custom_objects(tmp_path):
     probs = loaded.predict(x, batch_size=64)
     np.testing.assert_allclose(results["f1m"], sc.sklearn_score("f1", y, probs.argmax(1), 3, "macro"), rtol=1e-5)
     np.testing.assert_allclose(results["huber"], sc.huber(y.reshape(-1, 1), probs, 0.2).mean(), rtol=1e-5)
+    np.testing.assert_allclose([results["rec_{}".format(i)] for i in range(3)],
+                               sc.sklearn_score("recall", y, probs.argmax(1), 3, None), rtol=1e-5, atol=1e-6)
+    from compat_metrics._backend import impl
+    scores = [m for m in impl.compiled_metric_objects(loaded) if isinstance(m, cmm.Recall) or isinstance(m, cmm.F1Score)]
+    assert len(scores) == 4 and len({id(m.confusion_matrix) for m in scores}) == 1  # one matrix again
 
 
 # -- streaming() needs a TF1 graph ----------------------------------------------------------------

@@ -33,6 +33,11 @@ def test_keras_fit_puts_per_class_values_in_history(class_names):
         class_names, lambda tensor: tf.compat.v1.keras.backend.get_session().run(tensor))
 
 
+def test_compile_logs_vector_metrics_per_class_for_callbacks(tmp_path):
+    sc.check_compile_logs_vector_metrics_per_class(
+        str(tmp_path), lambda tensor: tf.compat.v1.keras.backend.get_session().run(tensor))
+
+
 @pytest.mark.parametrize("average", sc.AVERAGES)
 def test_streaming_in_raw_session_matches_sklearn_and_resets(graph_session, average):
     ids, probs = sc.make_data(1, 53, 4)

@@ -5,7 +5,8 @@
 - :class:`ConfusionMatrix` and the scores over it: :class:`Precision`,
   :class:`Recall`, :class:`FBetaScore`, :class:`F1Score`, matching
   scikit-learn; shared state via ``confusion_matrix=``; per-class logs via
-  ``per_class_metrics()``.
+  ``per_class_metrics()``, or by ``compat_metrics.compile`` itself
+  (:mod:`.per_class`).
 - :class:`BinaryTruePositives`, :class:`CategoricalTruePositives`.
 - :func:`streaming`: ``(value, update_op)`` for TF1 sessions and Estimators.
 - :mod:`.functional`: the maths as pure tensor functions.
@@ -13,8 +14,10 @@
 
 from . import functional
 from .base import Metric
-from .confusion import ConfusionMatrix, F1Score, FBetaScore, Precision, Recall
+from .confusion import ConfusionMatrix
 from .counters import BinaryTruePositives, CategoricalTruePositives
+from .f_beta import F1Score, FBetaScore
+from .precision_recall import Precision, Recall
 from .streaming import streaming
 
 __all__ = [

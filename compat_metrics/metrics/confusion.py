@@ -1,4 +1,4 @@
-"""Streaming confusion matrix and the scores computed from it.
+"""Streaming confusion matrix, the state of the scores in :mod:`.precision_recall` and :mod:`.f_beta`.
 
 Shared state is declared, never inferred: pass ``confusion_matrix=cm`` to
 several score metrics and they all read ``cm``. Each batch is added to ``cm``
@@ -21,10 +21,14 @@ Version notes:
   matrix chain their updates and reads with control dependencies, so each
   reads the state after this batch was added.
 - Per-class values (``average=None``) are a vector, which Keras callbacks and
-  TF 1.15-2.1 logs cannot hold: :meth:`per_class_metrics` returns one scalar
-  metric per class, sharing the state, and works on every version.
+  TF 1.15-2.1 logs cannot hold: ``per_class_metrics()`` returns one scalar
+  metric per class, sharing the state, and works on every version;
+  ``compat_metrics.compile`` does it by itself (see :mod:`.per_class`).
 """
 
+import weakref
+
+import numpy as np
 import tensorflow as tf
 
 from .. import runtime
@@ -32,7 +36,7 @@ from .._ordering import StateOrder
 from . import functional as F
 from .base import Metric
 
-__all__ = ["ConfusionMatrix", "Precision", "Recall", "FBetaScore", "F1Score"]
+__all__ = ["ConfusionMatrix"]
 
 
 class _Untracked(object):
@@ -111,9 +115,41 @@ class ConfusionMatrix(_SharedMixin, Metric):
         self.update_count = self.add_weight(name="updates")
         self._sharers = _Untracked([])
         self._order = _Untracked(StateOrder(self.name))  # sharers' updates run in build order (TF1 graphs)
+        # graph -> {key: value read by compile-managed scores}, and graph -> count of writes built in it
+        self._reads = _Untracked(weakref.WeakKeyDictionary())
+        self._writes = _Untracked(weakref.WeakKeyDictionary())
+
+    def _mark_write(self):
+        if not tf.executing_eagerly():
+            graph = tf.compat.v1.get_default_graph()
+            self._writes.value[graph] = self._writes.value.get(graph, 0) + 1
+
+    def _read_once(self, key, compute):
+        """``compute()``, built once per graph between two writes built in it (eagerly: every time).
+
+        Keras computes every metric's result after the step's updates, so the
+        per-class views of one matrix share one reduction instead of each
+        building its own (ReadVariableOp is stateful: Grappler does not merge them).
+        """
+        if tf.executing_eagerly():  # keyed by the matrix's content: a reduction is a function of it
+            current = self.matrix.numpy()
+            cached = self._reads.value.get(self)
+            if cached is None or cached[0].get(key) is None or not np.array_equal(cached[0][key][0], current):
+                cached = self._reads.value.setdefault(self, ({},))
+                cached[0][key] = (current, compute())
+            return cached[0][key][1]
+        graph = tf.compat.v1.get_default_graph()
+        cache = self._reads.value.setdefault(graph, {})
+        key = (self._writes.value.get(graph, 0),) + key
+        if key not in cache:
+            cache[key] = compute()
+        return cache[key]
 
     def _shared_matrix(self):
         return self
+
+    def _detach(self, counter):
+        self._sharers.value[:] = [c for c in self._sharers.value if c is not counter]
 
     def _attach(self, counter):
         self._sharers.value.append(counter)
@@ -121,8 +157,12 @@ class ConfusionMatrix(_SharedMixin, Metric):
             counter.assign(tf.cast(_read(self.batches), counter.dtype))
 
     @tf.autograph.experimental.do_not_convert
-    def _apply(self, counter, y_true, y_pred, sample_weight=None):
-        """Add the batch unless another sharer already added this step's batch."""
+    def _apply(self, counter, y_true, y_pred, sample_weight=None, masked=False):
+        """Add the batch unless another sharer already added this step's batch.
+
+        ``masked``: compute the batch matrix unconditionally and mask it (the
+        caller is the one updater of a step, as ``compat_metrics.compile`` sets up).
+        """
         true, pred, weights, checks = F.prepare_inputs(
             y_true, y_pred, self.num_classes, self.threshold, self.multilabel, sample_weight)
         with tf.control_dependencies(checks):
@@ -142,7 +182,8 @@ class ConfusionMatrix(_SharedMixin, Metric):
         # if a sharer is attached after this was traced. The assignments stay outside
         # the cond so they also work where Keras 3 traces metrics symbolically.
         first = count > added
-        if len(self._sharers.value) > 1:
+        self._mark_write()
+        if len(self._sharers.value) > 1 and not masked:
             shape = self.matrix.shape
             delta = tf.cond(first, batch_matrix, lambda: tf.zeros(shape, self.matrix.dtype))
         else:
@@ -156,6 +197,7 @@ class ConfusionMatrix(_SharedMixin, Metric):
         """Add a batch (once per step when shared; see the module docstring)."""
         return self._apply(self.update_count, y_true, y_pred, sample_weight)
 
+    @tf.autograph.experimental.do_not_convert
     def result(self):
         """The accumulated matrix, ``(C, C)`` or ``(C, 2, 2)`` (multilabel)."""
         return _read(self.matrix)
@@ -165,6 +207,7 @@ class ConfusionMatrix(_SharedMixin, Metric):
         return _read(self.batches)
 
     def _reset(self):
+        self._mark_write()
         self._zero_state([self.matrix, self.batches, self.update_count] + list(self._sharers.value))
 
     def _state_variables(self):
@@ -178,13 +221,14 @@ class ConfusionMatrix(_SharedMixin, Metric):
 
 
 def _check_threshold(threshold, num_classes, multilabel):
+    threshold = F.check_threshold(threshold)
     if threshold is None:
         return None
     if not multilabel and num_classes != 2:
         raise ValueError("threshold applies to binary (num_classes=2) or multilabel=True predictions; with "
                          "num_classes={} the predicted class is the argmax. Received: threshold={!r} (for one "
                          "yes/no decision per class pass multilabel=True)".format(num_classes, threshold))
-    return float(threshold)
+    return threshold
 
 
 def _check_class_names(class_names, num_classes):
@@ -195,206 +239,3 @@ def _check_class_names(class_names, num_classes):
         raise ValueError("class_names must be {} distinct names, one per class. Received: class_names={!r}"
                          .format(num_classes, class_names))
     return names
-
-
-class _Score(_SharedMixin, Metric):
-    """Base of the scores over a (possibly shared) :class:`ConfusionMatrix`."""
-
-    _score = None  # index into (precision, recall, fbeta)
-    _default_name = None
-
-    def __init__(self, num_classes, average=None, threshold=None, zero_division=0.0, beta=1.0,
-                 multilabel=False, class_names=None, class_index=None, confusion_matrix=None,
-                 name=None, dtype=None):
-        super(_Score, self).__init__(name=name or self._default_name, dtype=dtype)
-        self.num_classes = F.check_num_classes(num_classes)
-        self.average = F.check_average(average, num_classes)
-        self.zero_division = F.check_zero_division(zero_division)
-        beta = float(beta)
-        if not beta > 0:
-            raise ValueError("Invalid `beta` argument value. It should be > 0. Received: beta={}".format(beta))
-        self.beta = beta
-        self.class_names = _check_class_names(class_names, num_classes)
-        if class_index is not None:
-            if average is not None or not 0 <= int(class_index) < num_classes:
-                raise ValueError("class_index needs average=None and a value in [0, {}). Received: "
-                                 "class_index={!r}, average={!r}".format(num_classes, class_index, average))
-            class_index = int(class_index)
-        self.class_index = class_index
-        if confusion_matrix is None:
-            confusion_matrix = ConfusionMatrix(num_classes, threshold=threshold, multilabel=multilabel,
-                                               class_names=class_names, name=self.name + "_state")
-        else:
-            if not isinstance(confusion_matrix, ConfusionMatrix):
-                raise TypeError("confusion_matrix must be a compat_metrics ConfusionMatrix; got {!r}"
-                                .format(confusion_matrix))
-            given = (num_classes, _check_threshold(threshold, num_classes, multilabel), bool(multilabel))
-            shared = (confusion_matrix.num_classes, confusion_matrix.threshold, confusion_matrix.multilabel)
-            if given != shared:
-                raise ValueError("{} shares confusion matrix {!r} but its (num_classes, threshold, multilabel) "
-                                 "= {} differ from the matrix's {}".format(type(self).__name__,
-                                                                           confusion_matrix.name, given, shared))
-        self.threshold = confusion_matrix.threshold
-        self.multilabel = confusion_matrix.multilabel
-        self._cm = _Untracked(confusion_matrix)
-        self.update_count = self.add_weight(name="updates")
-        confusion_matrix._attach(self.update_count)
-
-    @property
-    def confusion_matrix(self):
-        """The :class:`ConfusionMatrix` this metric reads (its own or a shared one)."""
-        return self._cm.value
-
-    def _shared_matrix(self):
-        return self._cm.value
-
-    def update_state(self, y_true, y_pred, sample_weight=None):
-        """Add a batch to the confusion matrix (once per step when shared)."""
-        return self._cm.value._apply(self.update_count, y_true, y_pred, sample_weight)
-
-    def result(self):
-        """The score: a scalar, or one value per class for ``average=None``."""
-        values = F.precision_recall_fbeta(self._cm.value.matrix, self.beta, self.average,
-                                          self.zero_division)[self._score]
-        if self.class_index is not None:
-            return values[self.class_index]
-        return values
-
-    def _reset(self):
-        self._cm.value.reset_state()
-
-    def _state_variables(self):
-        return [self.update_count] + self._cm.value._state_variables()
-
-    def per_class_metrics(self, class_names=None):
-        """One scalar metric per class, sharing this metric's state.
-
-        Pass them to ``compile(metrics=...)`` (alone or with this metric) to
-        get ``{name}_{i}`` — or ``{name}_{class name}`` — and
-        ``val_{name}_{i}`` in the logs and ``History`` on every version,
-        TF 1.15 included, with the confusion matrix updated once per batch.
-
-        Args:
-            class_names: names for the keys; default the metric's
-                ``class_names``, else the class indices.
-
-        Returns:
-            A list of ``num_classes`` metrics.
-        """
-        if self.average is not None:
-            raise ValueError("per_class_metrics() needs average=None; {!r} has average={!r}"
-                             .format(self.name, self.average))
-        names = _check_class_names(class_names, self.num_classes) or self.class_names or \
-            [str(i) for i in range(self.num_classes)]
-        return [type(self)(**dict(self._own_config(), class_index=i, class_names=self.class_names,
-                                  name="{}_{}".format(self.name, label), confusion_matrix=self._cm.value))
-                for i, label in enumerate(names)]
-
-    def _own_config(self):
-        config = dict(num_classes=self.num_classes, average=self.average, threshold=self.threshold,
-                      zero_division=self.zero_division, multilabel=self.multilabel, dtype=self.dtype)
-        if type(self)._score == 2 and not isinstance(self, F1Score):
-            config["beta"] = self.beta
-        return config
-
-    def get_config(self):
-        """Constructor arguments; a shared ``confusion_matrix`` is not saved (a loaded metric owns its state)."""
-        config = super(_Score, self).get_config()
-        config.pop("confusion_matrix", None)
-        config.update(self._own_config(), class_names=self.class_names, class_index=self.class_index,
-                      name=self.name)
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        # Registered by class name, these classes would also receive the
-        # configs of Keras's own Precision/Recall/F1Score: hand those back.
-        if "num_classes" not in config:
-            builtin = getattr(runtime.keras.metrics, cls.__name__, None)
-            if builtin is not None:
-                return builtin.from_config(config)
-        return super(_Score, cls).from_config(config)
-
-
-_DOC_ARGS = """
-    Args:
-        num_classes: number of classes, >= 2 (2 for binary problems).
-        average: ``None`` (one value per class), ``"micro"``, ``"macro"``,
-            ``"weighted"`` or ``"binary"`` (class 1 of two), as scikit-learn
-            with ``labels=range(num_classes)``.
-        threshold: score threshold for binary (``num_classes=2``) or
-            multilabel predictions (multilabel and single-column binary
-            predictions default to 0.5); ``ValueError`` otherwise.
-        zero_division: value when a denominator is 0: 0.0, 1.0 or NaN.
-        multilabel: each class is an independent yes/no label.
-        class_names: names used by :meth:`per_class_metrics` and plots.
-        class_index: report only this class (scalar); set by
-            :meth:`per_class_metrics`.
-        confusion_matrix: a :class:`ConfusionMatrix` to share with other
-            metrics; by default the metric owns one.
-        name: metric name.
-        dtype: dtype of the state.
-"""
-
-
-class Precision(_Score):
-    __doc__ = """Precision over a streaming confusion matrix, matching ``sklearn.metrics.precision_score``.
-
-    Not ``keras.metrics.Precision``: this one is multiclass and averages.
-    """ + _DOC_ARGS + """
-    Example:
-        >>> cm = ConfusionMatrix(3)
-        >>> metrics = [Precision(3, average="macro", confusion_matrix=cm),
-        ...            Recall(3, average="macro", confusion_matrix=cm)]
-    """
-    _score = 0
-    _default_name = "precision"
-
-    def __init__(self, num_classes, average=None, threshold=None, zero_division=0.0, multilabel=False,
-                 class_names=None, class_index=None, confusion_matrix=None, name="precision", dtype=None):
-        super(Precision, self).__init__(num_classes, average, threshold, zero_division, 1.0, multilabel,
-                                        class_names, class_index, confusion_matrix, name, dtype)
-
-
-class Recall(_Score):
-    __doc__ = """Recall over a streaming confusion matrix, matching ``sklearn.metrics.recall_score``.
-    """ + _DOC_ARGS
-    _score = 1
-    _default_name = "recall"
-
-    def __init__(self, num_classes, average=None, threshold=None, zero_division=0.0, multilabel=False,
-                 class_names=None, class_index=None, confusion_matrix=None, name="recall", dtype=None):
-        super(Recall, self).__init__(num_classes, average, threshold, zero_division, 1.0, multilabel,
-                                     class_names, class_index, confusion_matrix, name, dtype)
-
-
-class FBetaScore(_Score):
-    __doc__ = """F-beta score over a streaming confusion matrix, matching ``sklearn.metrics.fbeta_score``.
-
-    Keras has ``FBetaScore`` only from TF 2.13; this one runs on TF 1.15 too.
-    ``beta`` (> 0) weighs recall ``beta`` times as much as precision.
-    """ + _DOC_ARGS
-    _score = 2
-    _default_name = "fbeta_score"
-
-    def __init__(self, num_classes, beta=1.0, average=None, threshold=None, zero_division=0.0,
-                 multilabel=False, class_names=None, class_index=None, confusion_matrix=None,
-                 name="fbeta_score", dtype=None):
-        super(FBetaScore, self).__init__(num_classes, average, threshold, zero_division, beta, multilabel,
-                                         class_names, class_index, confusion_matrix, name, dtype)
-
-
-class F1Score(_Score):
-    __doc__ = """F1 score (F-beta with beta=1), matching ``sklearn.metrics.f1_score``.
-
-    Example (per-class F1 in ``History`` as ``f1_0``, ``val_f1_0``, ...):
-        >>> f1 = F1Score(3, name="f1")
-        >>> model.compile("adam", "sparse_categorical_crossentropy", metrics=f1.per_class_metrics())
-    """ + _DOC_ARGS
-    _score = 2
-    _default_name = "f1_score"
-
-    def __init__(self, num_classes, average=None, threshold=None, zero_division=0.0, multilabel=False,
-                 class_names=None, class_index=None, confusion_matrix=None, name="f1_score", dtype=None):
-        super(F1Score, self).__init__(num_classes, average, threshold, zero_division, 1.0, multilabel,
-                                      class_names, class_index, confusion_matrix, name, dtype)

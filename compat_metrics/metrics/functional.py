@@ -26,7 +26,8 @@ import numbers
 import tensorflow as tf
 
 __all__ = [
-    "AVERAGES", "check_average", "check_zero_division", "prepare_inputs", "batch_confusion_matrix",
+    "AVERAGES", "check_average", "check_beta", "check_num_classes", "check_threshold", "check_zero_division",
+    "prepare_inputs", "batch_confusion_matrix",
     "class_statistics", "precision_recall_fbeta", "precision", "recall", "fbeta_score",
 ]
 
@@ -141,8 +142,135 @@ def _check_batch(y_true, y_pred, sample_weight, checks):
                                   "(diverged training or NaN inputs)."))
 
 
+def check_threshold(threshold):
+    """Validate ``threshold`` (a real number, or None); return it as a float or None."""
+    if threshold is None:
+        return None
+    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real) or not math.isfinite(threshold):
+        raise ValueError("Invalid `threshold` argument value. It should be a finite number (a prediction "
+                         "above it is positive) or None. Received: threshold={!r}".format(threshold))
+    return float(threshold)
+
+
+def check_beta(beta):
+    """Validate ``beta`` (a real number > 0); return it as a float."""
+    if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or not beta > 0 or not math.isfinite(beta):
+        raise ValueError("Invalid `beta` argument value. It should be a number > 0 (recall weighs beta "
+                         "times as much as precision). Received: beta={!r}".format(beta))
+    return float(beta)
+
+
+# -- prepare_inputs, in phases (as torchmetrics' functional classification) -----------------------
+def _arg_validation(num_classes, threshold, multilabel):
+    """Phase 1: the Python arguments."""
+    num_classes = check_num_classes(num_classes)
+    threshold = check_threshold(threshold)
+    if multilabel and threshold is None:
+        threshold = 0.5
+    return num_classes, threshold, bool(multilabel)
+
+
+def _tensor_validation(y_true, y_pred, sample_weight, num_classes, multilabel, checks):
+    """Phase 2: shapes known when the graph is built (``ValueError``) and run-time checks of the batch.
+
+    Returns ``(y_true, y_pred, sample_weight, pred_cols)``: tensors, and the static width of ``y_pred``
+    (1 for a single column or a vector, None when unknown).
+    """
+    y_true = tf.convert_to_tensor(y_true)
+    y_pred = tf.convert_to_tensor(y_pred)
+    if y_pred.shape.ndims == 0 or y_true.shape.ndims == 0:
+        raise ValueError("y_true and y_pred need a batch dimension; got shapes {} and {}"
+                         .format(y_true.shape, y_pred.shape))
+    if sample_weight is not None:
+        sample_weight = tf.cast(tf.convert_to_tensor(sample_weight), tf.float32)
+    _check_batch(y_true, y_pred, sample_weight, checks)
+    if y_pred.shape.ndims is not None and y_pred.shape.ndims > 2:
+        raise ValueError("y_pred must have shape (n, num_classes) or, for binary, (n,)/(n, 1); got {}"
+                         .format(y_pred.shape))
+    pred_cols = _static_dim(y_pred, -1) if y_pred.shape.ndims == 2 else (1 if y_pred.shape.ndims == 1 else None)
+    true_cols = _static_dim(y_true, -1) if y_true.shape.ndims == 2 else None
+    if multilabel:
+        if y_true.shape.ndims not in (None, 2) or pred_cols not in (None, num_classes) or \
+                true_cols not in (None, num_classes):
+            raise ValueError("multilabel y_true and y_pred must have shape (n, num_classes={}); got {} and {} "
+                             "(a threshold with more than two classes decides each column on its own, as Keras's "
+                             "and tensorflow-addons' F1Score do: labels must be 0/1 rows, e.g. one-hot)"
+                             .format(num_classes, y_true.shape, y_pred.shape))
+        for name, tensor, cols in (("y_true", y_true, true_cols), ("y_pred", y_pred, pred_cols)):
+            _check_columns(tensor, cols, num_classes, "multilabel " + name, checks)
+        return y_true, y_pred, sample_weight, pred_cols
+    if pred_cols == 1 and num_classes != 2:
+        raise ValueError("y_pred has one column, which only works for binary problems (num_classes=2); "
+                         "num_classes={}: y_pred must have shape (n, {})".format(num_classes, num_classes))
+    if pred_cols not in (None, 1, num_classes):
+        raise ValueError("y_pred has {} columns but num_classes={}: expected shape (n, {})"
+                         .format(pred_cols, num_classes, num_classes))
+    if pred_cols is None:
+        _check_columns(y_pred, pred_cols, num_classes, "y_pred", checks)
+    if y_true.shape.ndims is not None and y_true.shape.ndims > 2:
+        raise ValueError("y_true must have shape (n,), (n, 1) or (n, num_classes={}); got {}"
+                         .format(num_classes, y_true.shape))
+    if true_cols not in (None, 1, num_classes):
+        raise ValueError("y_true has {} columns: expected class ids (n,)/(n, 1) or one-hot rows "
+                         "(n, num_classes={})".format(true_cols, num_classes))
+    return y_true, y_pred, sample_weight, pred_cols
+
+
+def _format(y_true, y_pred, sample_weight, num_classes, threshold, multilabel, pred_cols, checks):
+    """Phase 3: class ids (or 0/1 indicators) and weights; label checks that need the values."""
+    if multilabel:
+        true = tf.cast(y_true, tf.float32)
+        checks.append(_assert(tf.reduce_all(tf.logical_or(tf.equal(true, 0.0), tf.equal(true, 1.0))),
+                              "multilabel y_true must hold 0/1 indicators."))
+        pred = tf.cast(tf.cast(y_pred, tf.float32) > threshold, tf.float32)
+    else:
+        if pred_cols == 1:
+            scores = tf.reshape(tf.cast(y_pred, tf.float32), [-1])
+            pred = tf.cast(scores > (0.5 if threshold is None else threshold), tf.int32)
+        elif threshold is not None and num_classes == 2:
+            pred = tf.cast(tf.cast(y_pred[:, 1], tf.float32) > threshold, tf.int32)
+        else:
+            pred = tf.cast(tf.argmax(y_pred, axis=-1), tf.int32)
+        true = _true_ids(y_true, num_classes, checks)
+    weights = tf.ones_like(pred[..., 0] if multilabel else pred, dtype=tf.float32) if sample_weight is None \
+        else tf.reshape(sample_weight, [-1])
+    return true, pred, weights
+
+
+def _true_ids(y_true, num_classes, checks):
+    """Class ids from sparse labels or one-hot rows (decided when it runs if the width is unknown)."""
+    rank = y_true.shape.ndims
+    true_cols = _static_dim(y_true, -1) if rank == 2 else None
+    if rank == 1 or true_cols == 1:
+        return _sparse_ids(y_true, num_classes, checks)
+    if true_cols == num_classes:
+        return _one_hot_ids(y_true, num_classes, checks)
+    # Width unknown when the graph is built (TF1 Keras target placeholders): decide when it runs.
+    cols = tf.shape(y_true)[-1]
+    checks.append(_assert(tf.logical_or(tf.equal(cols, 1), tf.equal(cols, num_classes)),
+                          "y_true must have shape (n, 1) or (n, num_classes={}). Shape:".format(num_classes),
+                          [tf.shape(y_true)]))
+    sparse_checks, dense_checks = [], []
+
+    def sparse():
+        ids = _sparse_ids(y_true[:, :1], num_classes, sparse_checks)
+        with tf.control_dependencies(sparse_checks):
+            return tf.identity(ids)
+
+    def dense():
+        ids = _one_hot_ids(y_true, num_classes, dense_checks)
+        with tf.control_dependencies(dense_checks):
+            return tf.identity(ids)
+
+    with tf.control_dependencies(checks):
+        return tf.cond(tf.equal(cols, 1), sparse, dense)
+
+
 def prepare_inputs(y_true, y_pred, num_classes, threshold=None, multilabel=False, sample_weight=None):
     """Turn a batch into class ids (or 0/1 indicators) and weights, with checks.
+
+    Three phases: argument validation, tensor validation (shapes), formatting
+    (ids, indicators and weights, with the checks that need the values).
 
     Args:
         y_true: sparse class ids, shape ``(n,)`` or ``(n, 1)`` (int, or float
@@ -164,86 +292,16 @@ def prepare_inputs(y_true, y_pred, num_classes, threshold=None, multilabel=False
         that must run before the values are used.
 
     Raises:
-        ValueError: shapes that cannot match, known when the graph is built.
+        ValueError: invalid arguments, or shapes that cannot match, known when
+            the graph is built.
         TypeError: labels that are not numbers.
     """
-    y_true = tf.convert_to_tensor(y_true)
-    y_pred = tf.convert_to_tensor(y_pred)
+    num_classes, threshold, multilabel = _arg_validation(num_classes, threshold, multilabel)
     checks = []
-    if y_pred.shape.ndims == 0 or y_true.shape.ndims == 0:
-        raise ValueError("y_true and y_pred need a batch dimension; got shapes {} and {}"
-                         .format(y_true.shape, y_pred.shape))
-    if sample_weight is not None:
-        sample_weight = tf.cast(tf.convert_to_tensor(sample_weight), tf.float32)
-    _check_batch(y_true, y_pred, sample_weight, checks)
-    pred_cols = _static_dim(y_pred, -1) if y_pred.shape.ndims == 2 else (1 if y_pred.shape.ndims == 1 else None)
-    if y_pred.shape.ndims is not None and y_pred.shape.ndims > 2:
-        raise ValueError("y_pred must have shape (n, num_classes) or, for binary, (n,)/(n, 1); got {}"
-                         .format(y_pred.shape))
-    if multilabel:
-        if threshold is None:
-            threshold = 0.5
-        true_cols = _static_dim(y_true, -1) if y_true.shape.ndims == 2 else None
-        if y_true.shape.ndims not in (None, 2) or pred_cols not in (None, num_classes) or \
-                true_cols not in (None, num_classes):
-            raise ValueError("multilabel y_true and y_pred must have shape (n, num_classes={}); got {} and {}"
-                             .format(num_classes, y_true.shape, y_pred.shape))
-        truth = tf.cast(y_true, tf.float32)
-        checks.append(_assert(tf.reduce_all(tf.logical_or(tf.equal(truth, 0.0), tf.equal(truth, 1.0))),
-                              "multilabel y_true must hold 0/1 indicators."))
-        for name, tensor, cols in (("y_true", y_true, true_cols), ("y_pred", y_pred, pred_cols)):
-            _check_columns(tensor, cols, num_classes, "multilabel " + name, checks)
-        pred = tf.cast(tf.cast(y_pred, tf.float32) > threshold, tf.float32)
-        true = truth
-    else:
-        if pred_cols == 1:
-            if num_classes != 2:
-                raise ValueError("y_pred has one column, which only works for binary problems (num_classes=2); "
-                                 "num_classes={}: y_pred must have shape (n, {})".format(num_classes, num_classes))
-            pred = tf.cast(tf.reshape(tf.cast(y_pred, tf.float32), [-1]) > (0.5 if threshold is None else threshold),
-                           tf.int32)
-        elif pred_cols is not None and pred_cols != num_classes:
-            raise ValueError("y_pred has {} columns but num_classes={}: expected shape (n, {})"
-                             .format(pred_cols, num_classes, num_classes))
-        else:
-            _check_columns(y_pred, pred_cols, num_classes, "y_pred", checks)
-            if threshold is not None and num_classes == 2:
-                pred = tf.cast(tf.cast(y_pred[:, 1], tf.float32) > threshold, tf.int32)
-            else:
-                pred = tf.cast(tf.argmax(y_pred, axis=-1), tf.int32)
-        rank, true_cols = y_true.shape.ndims, (_static_dim(y_true, -1) if y_true.shape.ndims == 2 else None)
-        if rank is not None and rank > 2:
-            raise ValueError("y_true must have shape (n,), (n, 1) or (n, num_classes={}); got {}"
-                             .format(num_classes, y_true.shape))
-        if rank == 1 or true_cols == 1:
-            true = _sparse_ids(y_true, num_classes, checks)
-        elif true_cols == num_classes:
-            true = _one_hot_ids(y_true, num_classes, checks)
-        elif true_cols is not None:
-            raise ValueError("y_true has {} columns: expected class ids (n,)/(n, 1) or one-hot rows "
-                             "(n, num_classes={})".format(true_cols, num_classes))
-        else:
-            # Width unknown when the graph is built (TF1 Keras target placeholders): decide when it runs.
-            cols = tf.shape(y_true)[-1]
-            checks.append(_assert(tf.logical_or(tf.equal(cols, 1), tf.equal(cols, num_classes)),
-                                  "y_true must have shape (n, 1) or (n, num_classes={}). Shape:".format(num_classes),
-                                  [tf.shape(y_true)]))
-            sparse_checks, dense_checks = [], []
-
-            def sparse():
-                ids = _sparse_ids(y_true[:, :1], num_classes, sparse_checks)
-                with tf.control_dependencies(sparse_checks):
-                    return tf.identity(ids)
-
-            def dense():
-                ids = _one_hot_ids(y_true, num_classes, dense_checks)
-                with tf.control_dependencies(dense_checks):
-                    return tf.identity(ids)
-
-            with tf.control_dependencies(checks):
-                true = tf.cond(tf.equal(cols, 1), sparse, dense)
-    weights = tf.ones_like(pred[..., 0] if multilabel else pred, dtype=tf.float32) if sample_weight is None \
-        else tf.reshape(sample_weight, [-1])
+    y_true, y_pred, sample_weight, pred_cols = _tensor_validation(y_true, y_pred, sample_weight, num_classes,
+                                                                  multilabel, checks)
+    true, pred, weights = _format(y_true, y_pred, sample_weight, num_classes, threshold, multilabel, pred_cols,
+                                  checks)
     return true, pred, weights, checks
 
 
