@@ -1,0 +1,194 @@
+"""What every rule shares: the file's names, a first-pass analysis, the findings.
+
+A rule (see :mod:`.rules`) is a class with an ``ID``, a ``NAME``, a ``DOC``
+and ``leave_<Node>(original, updated)`` hooks; one :class:`Context` per file
+gives it name resolution, the analysis and ``report``. Rules never read
+another rule's state except the plans kept here (``component_plans``,
+``input_plans``), which two rules need.
+"""
+
+import collections
+
+import libcst as cst
+from libcst.metadata import PositionProvider, QualifiedNameProvider, QualifiedNameSource
+
+from ._syntax import (INPUT_MAKERS, LOSS_BASES, METRIC_BASES, bound_name, canonical, code, comma_space,
+                      compile_keywords, is_tfa_from_import)
+
+Finding = collections.namedtuple("Finding", "line column rule message fixed")
+
+
+class MigrateError(Exception):
+    """A file that cannot be migrated (not decodable, or not valid Python)."""
+
+
+class Names(object):
+    """Qualified-name look-ups through the file's imports."""
+
+    def __init__(self, wrapper):
+        self._names = wrapper.resolve(QualifiedNameProvider)
+
+    def _qualified(self, node):
+        found = self._names.get(node, ())
+        if callable(found):  # LibCST >= 1.1 resolves qualified names lazily
+            found = found()
+        return found
+
+    def of(self, node):
+        return {canonical(q.name) for q in self._qualified(node)}
+
+    def is_(self, node, names):
+        return bool(self.of(node) & set(names))
+
+    def raw(self, node):
+        """The qualified names as the file spells them (not canonicalized)."""
+        return {q.name for q in self._qualified(node)}
+
+    def imported(self, node):
+        """Canonical names of ``node`` when an import binds it (``re``, ``py_compile``), else an empty set."""
+        return {canonical(q.name) for q in self._qualified(node) if q.source == QualifiedNameSource.IMPORT}
+
+
+class Analysis(cst.CSTVisitor):
+    """First pass: what the file defines, so the rewrite can act across statements."""
+
+    def __init__(self, names):
+        super().__init__()
+        self.names = names
+        self.loss_classes = {}       # class name -> ClassDef (Keras Loss subclasses)
+        self.metric_classes = {}     # class name -> ClassDef (Keras Metric subclasses)
+        self.input_names = set()     # names holding symbolic model inputs
+        self.instances = {}          # variable name -> class name (module-level `x = Cls(...)`)
+        self.tf_alias = None
+        self.tfa_aliases = set()
+        self.imported_names = set()  # names the file's imports bind
+
+    def visit_Import(self, node):
+        for alias in node.names:
+            dotted = code(alias.name)
+            bound = alias.asname.name.value if alias.asname else dotted.split(".")[0]
+            self.imported_names.add(bound)
+            if dotted == "tensorflow":
+                self.tf_alias = self.tf_alias or bound
+            if dotted == "tensorflow_addons":
+                self.tfa_aliases.add(bound)
+
+    def visit_ImportFrom(self, node):
+        if not isinstance(node.names, cst.ImportStar):
+            self.imported_names.update(bound_name(alias) for alias in node.names)
+        if is_tfa_from_import(node):
+            self.tfa_aliases.update(bound_name(alias) for alias in node.names)
+
+    def visit_ClassDef(self, node):
+        for base in node.bases:
+            if self.names.is_(base.value, LOSS_BASES):
+                self.loss_classes[node.name.value] = node
+            if self.names.is_(base.value, METRIC_BASES):
+                self.metric_classes[node.name.value] = node
+
+    def visit_Assign(self, node):
+        if len(node.targets) != 1 or not isinstance(node.targets[0].target, cst.Name):
+            return
+        target = node.targets[0].target.value
+        value = node.value
+        if isinstance(value, cst.Call):
+            if self.names.is_(value.func, INPUT_MAKERS):
+                self.input_names.add(target)
+            if isinstance(value.func, cst.Name):
+                self.instances[target] = value.func.value
+
+    def visit_Call(self, node):
+        for arg in node.args:
+            if arg.keyword is not None and arg.keyword.value == "inputs" and isinstance(arg.value, cst.Name):
+                self.input_names.add(arg.value.value)
+
+
+class Context(object):
+    """One file's shared state: names, analysis, enclosing classes/functions, findings, imports to add."""
+
+    def __init__(self, wrapper, names, analysis, helpers):
+        self.wrapper = wrapper
+        self.names = names
+        self.a = analysis
+        self.helpers = helpers
+        self.findings = []
+        self.needs_compat_import = False
+        self.tf_alias = analysis.tf_alias
+        self.needs_tf_import = False
+        self.classes = []          # enclosing ClassDef nodes (original), innermost last
+        self.functions = []        # enclosing function names, innermost last
+        self.component_plans = {}  # CM001: loss class name -> ComponentPlan
+        self.input_plans = {}      # CM007: loss class name -> (param, attr, position)
+        self._positions = None
+
+    def position(self, node):
+        if self._positions is None:
+            self._positions = self.wrapper.resolve(PositionProvider)
+        return self._positions[node].start
+
+    def report(self, node, rule, message, fixed):
+        """Record a finding at ``node`` (an original node)."""
+        pos = self.position(node)
+        self.findings.append(Finding(pos.line, pos.column + 1, rule, message, fixed))
+
+    def tf(self):
+        """The name TensorFlow is bound to in the file, importing it when it is not."""
+        if self.tf_alias is None:
+            # `import tensorflow.compat.v1 as tf` must keep its meaning
+            self.tf_alias = "tensorflow" if "tf" in self.a.imported_names else "tf"
+            self.needs_tf_import = True
+        return self.tf_alias
+
+    def compat(self, name):
+        """The expression ``compat_metrics.<name>`` (and remember to import compat_metrics)."""
+        self.needs_compat_import = True
+        return cst.parse_expression("compat_metrics." + name)
+
+    def other_module(self, node):
+        """Whether an import binds ``node`` to something that is not Keras (``re.compile``, ``py_compile.compile``)."""
+        imported = self.names.imported(node)
+        return bool(imported) and not any(q == "keras" or q.startswith("keras.") for q in imported)
+
+    def is_keras_compile(self, func):
+        """Whether ``func`` (a call's func) is ``<model>.compile`` (not compat_metrics', re's, ...)."""
+        return (isinstance(func, cst.Attribute) and func.attr.value == "compile" and not self.other_module(func.value)
+                and "compat_metrics" not in self.names.of(func.value) and code(func.value) != "compat_metrics")
+
+    def replace_base(self, original, updated, new_base):
+        """``updated`` (a ClassDef) with its Keras Loss/Metric base replaced by ``compat_metrics.<new_base>``."""
+        bases = []
+        for old, base in zip(original.bases, updated.bases):
+            if self.names.is_(old.value, LOSS_BASES | METRIC_BASES):
+                base = base.with_changes(value=self.compat(new_base))
+            bases.append(base)
+        return updated.with_changes(bases=bases)
+
+    def compat_compile(self, updated):
+        """``model.compile(...)`` -> ``compat_metrics.compile(model, <keyword arguments>)``."""
+        args = [cst.Arg(value=updated.func.value)] + compile_keywords(updated.args)
+        args[0] = args[0].with_changes(comma=comma_space() if len(args) > 1 else cst.MaybeSentinel.DEFAULT)
+        return updated.with_changes(func=self.compat("compile"), args=args)
+
+
+class Rule(object):
+    """A rule: ``ID``, ``NAME``, ``DOC`` and hooks.
+
+    Hooks are ``prepare(module)`` (before rewriting, with the whole original
+    tree) and ``leave_<Node>(original, updated)`` for ``Call``, ``Attribute``,
+    ``ClassDef``, ``BinaryOperation`` and ``SimpleStatementLine``. A hook
+    returns ``updated`` to leave the node to the next rule, or a new node
+    (the first rule that returns one wins).
+    """
+
+    ID = NAME = DOC = None
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.names = ctx.names
+        self.a = ctx.a
+
+    def prepare(self, module):
+        pass
+
+    def report(self, node, message, fixed, rule=None):
+        self.ctx.report(node, rule or self.ID, message, fixed)
