@@ -117,6 +117,7 @@ class Context(object):
         self.needs_tf_import = False
         self.classes = []          # enclosing ClassDef nodes (original), innermost last
         self.functions = []        # enclosing function names, innermost last
+        self.function_nodes = []   # the same FunctionDef nodes (original)
         self.component_plans = {}  # CM001: loss class name -> ComponentPlan
         self.input_plans = {}      # CM007: loss class name -> (param, attr, position)
         self._positions = None
@@ -125,6 +126,14 @@ class Context(object):
         if self._positions is None:
             self._positions = self.wrapper.resolve(PositionProvider)
         return self._positions[node].start
+
+    def discard_findings_in(self, node):
+        """Forget findings inside ``node`` (an original node a rule replaces or drops whole)."""
+        if self._positions is None:
+            self._positions = self.wrapper.resolve(PositionProvider)
+        span = self._positions[node]
+        start, end = (span.start.line, span.start.column + 1), (span.end.line, span.end.column + 1)
+        self.findings = [f for f in self.findings if not start <= (f.line, f.column) < end]
 
     def report(self, node, rule, message, fixed):
         """Record a finding at ``node`` (an original node)."""
@@ -175,7 +184,7 @@ class Rule(object):
 
     Hooks are ``prepare(module)`` (before rewriting, with the whole original
     tree) and ``leave_<Node>(original, updated)`` for ``Call``, ``Attribute``,
-    ``ClassDef``, ``BinaryOperation`` and ``SimpleStatementLine``. A hook
+    ``ClassDef``, ``FunctionDef``, ``BinaryOperation`` and ``SimpleStatementLine``. A hook
     returns ``updated`` to leave the node to the next rule, or a new node
     (the first rule that returns one wins).
     """
@@ -189,6 +198,9 @@ class Rule(object):
 
     def prepare(self, module):
         pass
+
+    def finish(self):
+        """After the rewrite: report what could only be decided with the whole file seen."""
 
     def report(self, node, message, fixed, rule=None):
         self.ctx.report(node, rule or self.ID, message, fixed)

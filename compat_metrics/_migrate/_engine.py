@@ -7,6 +7,8 @@ Keras ``Loss``), never by spelling. Rewrites are idempotent: what they produce
 matches no rule.
 """
 
+import re
+
 import libcst as cst
 from libcst.metadata import MetadataWrapper
 
@@ -16,7 +18,43 @@ from .rules import RULE_CLASSES, RULES
 
 __all__ = ["RULES", "Finding", "MigrateError", "migrate_source"]
 
-_HOOKS = ("Call", "Attribute", "ClassDef", "BinaryOperation", "SimpleStatementLine")
+_HOOKS = ("Call", "Attribute", "ClassDef", "FunctionDef", "BinaryOperation", "SimpleStatementLine")
+_TYPE_IGNORE = re.compile(r"#\s*type:\s*ignore\b")
+# `# compat-metrics: ignore` or `# compat-metrics: ignore[CM005, CM011]` on a finding's line
+_MARKER = re.compile(r"#\s*compat-metrics:\s*ignore(?:\[([\w\s,]*)\])?")
+
+
+class _Shift(cst.CSTTransformer):
+    """Moves continuation lines indented at least ``column`` by ``delta`` columns."""
+
+    def __init__(self, column, delta):
+        super().__init__()
+        self.column, self.delta = column, delta
+
+    def leave_ParenthesizedWhitespace(self, original, updated):
+        indent = updated.last_line.value
+        if len(indent) >= self.column and not indent.strip(" "):
+            return updated.with_changes(last_line=cst.SimpleWhitespace(" " * max(0, len(indent) + self.delta)))
+        return updated
+
+
+def _realign(ctx, original, result):
+    """Keep continuation lines aligned with the open parenthesis after a call's name changed length."""
+    if not isinstance(result, cst.Call) or not isinstance(original.func, (cst.Name, cst.Attribute)):
+        return result
+    delta = len(code(result.func)) - len(code(original.func))
+    if delta == 0:
+        return result
+    column = ctx.position(original).column + len(code(original.func)) + 1
+    return result.with_changes(args=[arg.visit(_Shift(column, delta)) for arg in result.args])
+
+
+def _without_type_ignore(trailing):
+    """A TrailingWhitespace without its ``# type: ignore`` comment."""
+    comment = trailing.comment
+    if comment is not None and _TYPE_IGNORE.match(comment.value):
+        return trailing.with_changes(comment=None, whitespace=cst.SimpleWhitespace(""))
+    return trailing
 
 
 class _Dispatcher(cst.CSTTransformer):
@@ -28,6 +66,8 @@ class _Dispatcher(cst.CSTTransformer):
         self.hooks = {kind: [getattr(rule, "leave_" + kind) for rule in rules if hasattr(rule, "leave_" + kind)]
                       for kind in _HOOKS}
 
+        self._fixed_before = []
+
     def _leave(self, kind, original, updated):
         for hook in self.hooks[kind]:
             result = hook(original, updated)
@@ -35,22 +75,44 @@ class _Dispatcher(cst.CSTTransformer):
                 return result
         return updated
 
+    def _fixed_since(self):
+        start = self._fixed_before.pop()
+        return any(f.fixed for f in self.ctx.findings[start:])
+
+    def visit_SimpleStatementLine(self, node):
+        self._fixed_before.append(len(self.ctx.findings))
+
+    def visit_With(self, node):
+        self._fixed_before.append(len(self.ctx.findings))
+
+    def leave_With(self, original, updated):
+        if self._fixed_since() and isinstance(updated.body, cst.IndentedBlock):
+            return updated.with_changes(body=updated.body.with_changes(header=_without_type_ignore(updated.body.header)))
+        return updated
+
     def visit_ClassDef(self, node):
         self.ctx.classes.append(node)
 
     def leave_ClassDef(self, original, updated):
         self.ctx.classes.pop()
-        return self._leave("ClassDef", original, updated)
+        result = self._leave("ClassDef", original, updated)
+        if (result is not updated and isinstance(result, cst.ClassDef) and result.bases != updated.bases
+                and isinstance(result.body, cst.IndentedBlock)):
+            result = result.with_changes(body=result.body.with_changes(header=_without_type_ignore(result.body.header)))
+        return result
 
     def visit_FunctionDef(self, node):
         self.ctx.functions.append(node.name.value)
+        self.ctx.function_nodes.append(node)
 
     def leave_FunctionDef(self, original, updated):
         self.ctx.functions.pop()
-        return updated
+        self.ctx.function_nodes.pop()
+        return self._leave("FunctionDef", original, updated)
 
     def leave_Call(self, original, updated):
-        return self._leave("Call", original, updated)
+        result = self._leave("Call", original, updated)
+        return result if result is original else _realign(self.ctx, original, result)
 
     def leave_Attribute(self, original, updated):
         return self._leave("Attribute", original, updated)
@@ -59,7 +121,11 @@ class _Dispatcher(cst.CSTTransformer):
         return self._leave("BinaryOperation", original, updated)
 
     def leave_SimpleStatementLine(self, original, updated):
-        return self._leave("SimpleStatementLine", original, updated)
+        fixed = self._fixed_since()
+        result = self._leave("SimpleStatementLine", original, updated)
+        if (fixed or result is not updated) and isinstance(result, cst.SimpleStatementLine):
+            result = result.with_changes(trailing_whitespace=_without_type_ignore(result.trailing_whitespace))
+        return result
 
 
 class _Imports(cst.CSTTransformer):
@@ -72,11 +138,7 @@ class _Imports(cst.CSTTransformer):
     def leave_Module(self, original, updated):
         body = list(updated.body)
         if self.drop_aliases:
-            body = drop_statements(body, lambda stmt: (
-                isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1
-                and (isinstance(stmt.body[0], cst.Import) or is_tfa_from_import(stmt.body[0])) and all(
-                    bound_name(a) in self.drop_aliases
-                    for a in stmt.body[0].names)))
+            body = drop_statements(body, lambda stmt: _imports_only(stmt, self.drop_aliases))
         missing = [line for line in self.add if not any(
             isinstance(s, cst.SimpleStatementLine) and code(s).strip() == line for s in body)]
         if missing:
@@ -89,6 +151,28 @@ class _Imports(cst.CSTTransformer):
             new = [cst.parse_statement(line + "\n") for line in missing]
             body[last_import + 1:last_import + 1] = new
         return updated.with_changes(body=body)
+
+
+def _imports_only(stmt, aliases):
+    """Whether ``stmt`` is an ``import``/``from tensorflow_addons import`` binding only names in ``aliases``."""
+    return (bool(aliases) and isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1
+            and (isinstance(stmt.body[0], cst.Import) or is_tfa_from_import(stmt.body[0]))
+            and all(bound_name(a) in aliases for a in stmt.body[0].names))
+
+
+def _unmarked(findings, source):
+    """``findings`` without the reported-only ones whose line carries a ``# compat-metrics: ignore`` marker."""
+    if "compat-metrics:" not in source or all(f.fixed for f in findings):
+        return findings
+    lines = source.splitlines()
+    kept = []
+    for finding in findings:
+        marker = _MARKER.search(lines[finding.line - 1]) if 0 < finding.line <= len(lines) else None
+        if marker and not finding.fixed and (marker.group(1) is None or finding.rule in {
+                r.strip() for r in marker.group(1).split(",")}):
+            continue
+        kept.append(finding)
+    return kept
 
 
 class _Uses(cst.CSTVisitor):
@@ -137,7 +221,7 @@ def migrate_source(source, helpers=None):
     except cst.ParserSyntaxError as error:
         raise MigrateError("not valid Python, skipped: {} (line {}, column {})".format(
             error.message, error.raw_line, error.raw_column + 1))
-    wrapper = MetadataWrapper(module)
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     names = Names(wrapper)
     analysis = Analysis(names)
     wrapper.module.visit(analysis)
@@ -146,16 +230,24 @@ def migrate_source(source, helpers=None):
     for rule in rules:
         rule.prepare(wrapper.module)
     new_module = wrapper.module.visit(_Dispatcher(ctx, rules))
+    for rule in rules:
+        rule.finish()
     add = []
     if ctx.needs_tf_import:
         add.append("import tensorflow as tf" if ctx.tf_alias == "tf" else "import tensorflow")
     if ctx.needs_compat_import:
         add.append("import compat_metrics")
-    uses = _Uses(analysis.tfa_aliases)
-    new_module.visit(uses)
-    drop = analysis.tfa_aliases - uses.used
+    drop = set()
+    if analysis.tfa_aliases:
+        uses = _Uses(analysis.tfa_aliases)
+        new_module.visit(uses)
+        drop = analysis.tfa_aliases - uses.used
+        for stmt in wrapper.module.body:
+            if _imports_only(stmt, drop):
+                ctx.report(stmt, "CM008", "`{}` is unused once its metrics are rewritten -> removed".format(
+                    code(stmt.body[0])), True)
     if add or drop:
         new_module = new_module.visit(_Imports(add, drop))
-    findings = sorted(ctx.findings, key=lambda f: (f.line, f.column, f.rule))
+    findings = sorted(_unmarked(ctx.findings, module.code), key=lambda f: (f.line, f.column, f.rule))
     new_source = new_module.bytes if isinstance(source, bytes) else new_module.code
     return new_source, findings

@@ -67,6 +67,10 @@ class ComponentLossRule(Rule):
         if plan is None or not self._fixable(plan):
             return updated  # reported at the assign; not rewritten
         components = plan.components
+        init = methods(original).get("__init__")
+        for stmt in init.body.body if init is not None else ():
+            if any(assigns_self_attr_from(stmt, c) for c in components):
+                self.ctx.discard_findings_in(stmt)  # dropped whole
         updated = self.ctx.replace_base(original, updated, "ComponentLoss")
         declaration = cst.parse_statement("components = ({}{})\n".format(
             ", ".join('"{}"'.format(c) for c in components), "," if len(components) == 1 else ""))
@@ -144,6 +148,7 @@ class ComponentLossRule(Rule):
                     name = other.value
             text = '{}.metric("{}", reduction="last"{})'.format(
                 instance, attr, ", name=" + code(name) if name is not None else "")
+            self.ctx.discard_findings_in(original)  # replaced whole
             self.report(original, "metric reading `{}.{}` -> `{}`".format(instance, attr, text), True)
             return cst.parse_expression(text)
         return updated
@@ -153,4 +158,6 @@ class ComponentLossRule(Rule):
         component = self._component_read(original)
         if component is None:
             return updated
-        return cst.parse_expression('{}.variable("{}")'.format(*component))
+        text = '{}.variable("{}")'.format(*component)
+        self.report(original, "`{}` reads a loss component -> `{}`".format(code(original), text), True)
+        return cst.parse_expression(text)

@@ -1,47 +1,96 @@
-"""CM003: TF1-only API names -> tf.compat.v1 names and compat_metrics sessions."""
+"""CM003: TF1-only API names -> the names TensorFlow's own ``tf_upgrade_v2`` tables give.
+
+The renames come from the installed TensorFlow (:mod:`.._tf_tables`); only
+sessions are this library's own: ``tf.Session`` becomes
+``compat_metrics.Session`` (works eagerly too). Names whose arguments
+``tf_upgrade_v2`` also changes go to ``tf.compat.v1`` (same signature); names
+in removed modules (``tf.contrib``) are reported, not rewritten. Keras names
+(``tf.keras.optimizers.Adam``) are left alone, apart from the backend's
+session functions: they work on TF 2, and the tables' targets
+(``tf.compat.v1.keras``, ``keras.optimizers.legacy``) would break Keras 3. Without
+TensorFlow in this Python only sessions are rewritten, and the command says so.
+"""
 
 import libcst as cst
 
+from .. import _tf_tables
 from .._context import Rule
-from .._syntax import code
+from .._syntax import canonical, code
 
-# Canonical names (see _syntax.canonical) of TF1-only APIs -> (replacement, needs compat_metrics import)
-TF1_RENAMES = {
-    "tensorflow.ConfigProto": ("{tf}.compat.v1.ConfigProto", False),
-    "tensorflow.GPUOptions": ("{tf}.compat.v1.GPUOptions", False),
-    "tensorflow.Session": ("compat_metrics.Session", True),
-    "tensorflow.InteractiveSession": ("compat_metrics.Session", True),
-    "keras.backend.set_session": ("compat_metrics.set_session", True),
-    "keras.backend.get_session": ("{tf}.compat.v1.keras.backend.get_session", False),
-    "tensorflow.get_variable": ("{tf}.compat.v1.get_variable", False),
-    "tensorflow.global_variables_initializer": ("{tf}.compat.v1.global_variables_initializer", False),
-    "tensorflow.local_variables_initializer": ("{tf}.compat.v1.local_variables_initializer", False),
-    "tensorflow.global_variables": ("{tf}.compat.v1.global_variables", False),
-    "tensorflow.placeholder": ("{tf}.compat.v1.placeholder", False),
-    "tensorflow.variable_scope": ("{tf}.compat.v1.variable_scope", False),
-    "tensorflow.RunOptions": ("{tf}.compat.v1.RunOptions", False),
+# canonical name -> compat_metrics replacement (this library's own, not a rename of TF's)
+SESSIONS = {
+    "tensorflow.Session": "compat_metrics.Session",
+    "tensorflow.InteractiveSession": "compat_metrics.Session",
+    "keras.backend.set_session": "compat_metrics.set_session",
 }
+_LOOKUP = {}
+
+
+def _canonical_tf(name):
+    """``tf.x.y`` (the tables' spelling) -> the canonical name the rules compare."""
+    return canonical("tensorflow" + name[2:]) if name.startswith("tf.") else name
+
+
+def lookup(tables):
+    """``canonical old name -> (tables' old name, new name or None)`` and the deprecated module prefixes."""
+    key = id(tables)
+    if key not in _LOOKUP:
+        renames = {}
+        for old, new in tables.renames.items():
+            if _canonical_tf(old).startswith("keras.") and not old.startswith("tf.keras.backend."):
+                # Keras names still work on TF 2 (their targets, tf.compat.v1.keras and
+                # keras.optimizers.legacy, are Keras 2 only and break a Keras 3 model)
+                continue
+            if old in tables.special and not new.startswith("tf.compat.v1."):
+                new = None  # tf_upgrade_v2 changes the arguments too: keep the v1 signature instead
+            renames[_canonical_tf(old)] = (old, new)
+        modules = tuple(sorted((_canonical_tf(m) for m in tables.deprecated), key=len, reverse=True))
+        _LOOKUP[key] = (renames, modules)
+    return _LOOKUP[key]
 
 
 class Tf1ApiRule(Rule):
     ID = "CM003"
     NAME = "tf1-api"
-    DOC = ("TF1-only names (tf.ConfigProto, tf.Session, keras.backend.set_session, tf.get_variable, "
-           "tf.global_variables_initializer, ...) that TF 2.x removed. Replaced by tf.compat.v1 names, "
-           "and sessions by compat_metrics.Session / compat_metrics.set_session, which also work eagerly.")
+    DOC = ("TF1-only names that TF 2.x removed (tf.Session, tf.placeholder, tf.scatter_sub, ...), found with the "
+           "rename tables TensorFlow ships for tf_upgrade_v2. Renamed as those tables say (tf.compat.v1 where "
+           "tf_upgrade_v2 would also change the arguments); sessions become compat_metrics.Session / "
+           "compat_metrics.set_session, which also work eagerly; names in removed modules (tf.contrib) are "
+           "reported. Without TensorFlow installed only sessions are rewritten, and the report says so.")
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.tables = _tf_tables.load()
+        self.renames, self.modules = lookup(self.tables)
+        self._removed = {}  # start position -> (node, name): the longest name in a removed module
 
     def leave_Attribute(self, original, updated):
-        for q in self.names.of(original):
-            if q not in TF1_RENAMES:
-                continue
-            text, compat = TF1_RENAMES[q]
-            if text.startswith("{tf}.compat.v1.") and any(
-                    r.startswith("tensorflow.compat.v1.") for r in self.names.raw(original)):
-                continue  # already the tf.compat.v1 name
-            if "{tf}" in text:
-                text = text.format(tf=self.ctx.tf())
-            if compat:
+        qualified = self.names.of(original)
+        for q in qualified:
+            if q in SESSIONS:
                 self.ctx.needs_compat_import = True
-            self.report(original, "`{}` does not exist in TF 2.x -> `{}`".format(code(original), text), True)
-            return cst.parse_expression(text)
+                text = SESSIONS[q]
+                self.report(original, "`{}` does not exist in TF 2.x -> `{}`".format(code(original), text), True)
+                return cst.parse_expression(text)
+        if any(r.startswith(("tensorflow.compat.v1.", "tensorflow.compat.v2.")) for r in self.names.raw(original)):
+            return updated  # already a compat name
+        for q in qualified:
+            if q in self.renames:
+                old, new = self.renames[q]
+                new = new or "tf.compat.v1." + old[len("tf."):]
+                text = "{}.{}".format(self.ctx.tf(), new[len("tf."):])
+                self.report(original, "`{}` is a TF 1 name -> `{}` (TensorFlow's tf_upgrade_v2 table{})"
+                            .format(code(original), text, "" if new == self.tables.renames[old]
+                                    else "; tf_upgrade_v2 would use {} with changed arguments".format(
+                                        self.tables.renames[old])), True)
+                return cst.parse_expression(text)
+            for module in self.modules:
+                if q == module or q.startswith(module + "."):
+                    self._removed[self.ctx.position(original)] = (original, module)
+                    break
         return updated
+
+    def finish(self):
+        for node, module in self._removed.values():
+            self.report(node, "`{}`: {} was removed in TF 2.x and TensorFlow's tables have no rename for it "
+                        "(tf_upgrade_v2 converts a few tf.contrib names by hand: run it, or replace this)".format(code(node), module.replace("tensorflow.", "tf.", 1)), False)

@@ -96,7 +96,10 @@ class InputLossRule(Rule):
             return self._construction(original, updated)
         if (self.ctx.is_keras_compile(func) and keyword_value(original, "experimental_run_tf_function") is None
                 and any(self._is_input_loss_call(a, i) for i, a in enumerate(original.args))):
-            return self.ctx.compat_compile(updated)  # reported at the loss; with the flag, CM002 rewrites it
+            # with the flag, CM002 rewrites it
+            self.report(original, "compile() of a loss rewritten to a compat_metrics.InputLoss -> "
+                        "`compat_metrics.compile({}, ...)`, which binds it to the model".format(code(func.value)), True)
+            return self.ctx.compat_compile(updated)
         return updated
 
     def _construction(self, original, updated):

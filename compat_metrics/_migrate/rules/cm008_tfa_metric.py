@@ -12,11 +12,19 @@ TFA_METRICS = {
 }
 
 
+def _integer(node):
+    """The value of an integer literal, else None."""
+    return int(node.value, 0) if isinstance(node, cst.Integer) else None
+
+
 class TfaMetricRule(Rule):
     ID = "CM008"
     NAME = "tfa-metric"
     DOC = ("tensorflow_addons metrics (end of life, no wheels for current TF). F1Score and FBetaScore are "
-           "replaced by compat_metrics.F1Score / FBetaScore.")
+           "replaced by compat_metrics.F1Score / FBetaScore: tfa's binary form (num_classes=1 with a "
+           "threshold) is kept as it is, a threshold with several classes becomes multilabel=True (tfa "
+           "thresholds each class), and a threshold with a num_classes that is not a literal is reported. "
+           "An import of tensorflow_addons left unused is removed.")
 
     def leave_Call(self, original, updated):
         for q in self.names.of(original.func):
@@ -31,20 +39,29 @@ class TfaMetricRule(Rule):
             return updated
         new_name, order = TFA_METRICS[name]
         args = []
-        threshold = False
+        given = {}
         for i, arg in enumerate(updated.args):
             keyword = arg.keyword.value if arg.keyword is not None else (order[i] if i < len(order) else None)
-            if keyword == "threshold" and not (isinstance(arg.value, cst.Name) and arg.value.value == "None"):
-                threshold = True
+            given[keyword] = arg.value
             if arg.keyword is None and i > 0 and keyword is not None:
                 arg = keyword_arg(arg, keyword)
             args.append(arg)
-        if threshold:
-            if args:
-                args[-1] = args[-1].with_changes(comma=comma_space())
+        threshold = given.get("threshold")
+        threshold = threshold is not None and not (isinstance(threshold, cst.Name) and threshold.value == "None")
+        classes = _integer(given.get("num_classes"))
+        if threshold and classes is None:
+            self.report(original, "`{}` with a threshold and num_classes={}: not rewritten, as the binary form "
+                        "(num_classes=1: compat_metrics.{}(num_classes=1, threshold=...)) and the multilabel "
+                        "one (num_classes>1: add multilabel=True) differ; write the one this is".format(
+                            code(original.func), code(given["num_classes"]) if "num_classes" in given else "?",
+                            new_name), False)
+            return updated
+        multilabel = threshold and classes != 1
+        if multilabel:
+            args[-1] = args[-1].with_changes(comma=comma_space())
             args.append(cst.parse_expression("f(multilabel=True)").args[0])
-        self.report(original, "`{}` -> `compat_metrics.{}`{} (sparse or one-hot labels, matches "
-                    "scikit-learn)".format(code(original.func), new_name,
-                                          " with multilabel=True (tfa thresholds each class)" if threshold else ""),
-                    True)
+        self.report(original, "`{}` -> `compat_metrics.{}`{}, as scikit-learn computes it".format(
+            code(original.func), new_name,
+            " with multilabel=True (tfa thresholds each class)" if multilabel else
+            " (binary: scores y_pred > threshold)" if threshold else " (sparse or one-hot labels)"), True)
         return updated.with_changes(func=self.ctx.compat(new_name), args=args)
