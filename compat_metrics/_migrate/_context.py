@@ -10,7 +10,7 @@ another rule's state except the plans kept here (``component_plans``,
 import collections
 
 import libcst as cst
-from libcst.metadata import PositionProvider, QualifiedNameProvider, QualifiedNameSource
+from libcst.metadata import PositionProvider
 
 from ._syntax import (INPUT_MAKERS, LOSS_BASES, METRIC_BASES, bound_name, canonical, code, comma_space,
                       compile_keywords, is_tfa_from_import)
@@ -23,30 +23,68 @@ class MigrateError(Exception):
 
 
 class Names(object):
-    """Qualified-name look-ups through the file's imports."""
+    """Qualified-name look-ups through the file's imports.
 
-    def __init__(self, wrapper):
-        self._names = wrapper.resolve(QualifiedNameProvider)
+    ``import tensorflow.keras as k`` makes ``k.losses.Loss`` resolve to
+    ``tensorflow.keras.losses.Loss``. Bindings are collected file-wide (an
+    import inside a function counts everywhere): cheaper than LibCST's scope
+    analysis, and the rules only ask about imported APIs.
+    """
 
-    def _qualified(self, node):
-        found = self._names.get(node, ())
-        if callable(found):  # LibCST >= 1.1 resolves qualified names lazily
-            found = found()
+    def __init__(self, module):
+        self.bindings = collections.defaultdict(set)  # bound name -> dotted names it may hold
+        for node in _imports(module):
+            if isinstance(node, cst.Import):
+                for alias in node.names:
+                    dotted = code(alias.name)
+                    if alias.asname is not None:
+                        self.bindings[alias.asname.name.value].add(dotted)
+                    else:
+                        self.bindings[dotted.split(".")[0]].add(dotted.split(".")[0])
+            elif not node.relative and node.module is not None and not isinstance(node.names, cst.ImportStar):
+                module_name = code(node.module)
+                for alias in node.names:
+                    self.bindings[bound_name(alias)].add(module_name + "." + code(alias.name))
+        self._cache = {}
+
+    def raw(self, node):
+        """The qualified names as the file spells them (not canonicalized); empty when not imported."""
+        found = self._cache.get(node)
+        if found is None:
+            parts = []
+            current = node
+            while isinstance(current, cst.Attribute):
+                parts.append(current.attr.value)
+                current = current.value
+            if isinstance(current, cst.Name) and current.value in self.bindings:
+                rest = "".join("." + p for p in reversed(parts))
+                found = {base + rest for base in self.bindings[current.value]}
+            else:
+                found = set()
+            self._cache[node] = found
         return found
 
     def of(self, node):
-        return {canonical(q.name) for q in self._qualified(node)}
+        return {canonical(q) for q in self.raw(node)}
 
     def is_(self, node, names):
-        return bool(self.of(node) & set(names))
-
-    def raw(self, node):
-        """The qualified names as the file spells them (not canonicalized)."""
-        return {q.name for q in self._qualified(node)}
+        return not self.of(node).isdisjoint(names)
 
     def imported(self, node):
         """Canonical names of ``node`` when an import binds it (``re``, ``py_compile``), else an empty set."""
-        return {canonical(q.name) for q in self._qualified(node) if q.source == QualifiedNameSource.IMPORT}
+        return self.of(node)
+
+
+def _imports(module):
+    """Every Import/ImportFrom statement of ``module`` (at any depth)."""
+    stack = [module]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, (cst.Import, cst.ImportFrom)):
+            yield current
+        elif isinstance(current, (cst.SimpleStatementLine, cst.Module, cst.IndentedBlock, cst.BaseCompoundStatement,
+                                  cst.Else, cst.ExceptHandler, cst.Finally)):
+            stack.extend(current.children)
 
 
 class Analysis(cst.CSTVisitor):
@@ -62,6 +100,9 @@ class Analysis(cst.CSTVisitor):
         self.tf_alias = None
         self.tfa_aliases = set()
         self.imported_names = set()  # names the file's imports bind
+        self.calls = []              # every Call node, in order
+        self.assigns = []            # every Assign node
+        self.loops = []              # every For and CompFor node
 
     def visit_Import(self, node):
         for alias in node.names:
@@ -86,7 +127,14 @@ class Analysis(cst.CSTVisitor):
             if self.names.is_(base.value, METRIC_BASES):
                 self.metric_classes[node.name.value] = node
 
+    def visit_For(self, node):
+        self.loops.append(node)
+
+    def visit_CompFor(self, node):
+        self.loops.append(node)
+
     def visit_Assign(self, node):
+        self.assigns.append(node)
         if len(node.targets) != 1 or not isinstance(node.targets[0].target, cst.Name):
             return
         target = node.targets[0].target.value
@@ -98,6 +146,7 @@ class Analysis(cst.CSTVisitor):
                 self.instances[target] = value.func.value
 
     def visit_Call(self, node):
+        self.calls.append(node)
         for arg in node.args:
             if arg.keyword is not None and arg.keyword.value == "inputs" and isinstance(arg.value, cst.Name):
                 self.input_names.add(arg.value.value)
@@ -190,6 +239,12 @@ class Rule(object):
     """
 
     ID = NAME = DOC = None
+    TRIGGER = None  # a compiled regex: a file it does not match cannot have a finding of this rule
+
+    @classmethod
+    def could_match(cls, text):
+        """Cheap test on the source text: False only when the rule cannot find anything in it."""
+        return cls.TRIGGER is None or cls.TRIGGER.search(text) is not None
 
     def __init__(self, ctx):
         self.ctx = ctx

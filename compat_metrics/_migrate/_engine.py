@@ -16,7 +16,7 @@ from ._context import Analysis, Context, Finding, MigrateError, Names
 from ._syntax import bound_name, code, drop_statements, is_docstring, is_tfa_from_import
 from .rules import RULE_CLASSES, RULES
 
-__all__ = ["RULES", "Finding", "MigrateError", "migrate_source"]
+__all__ = ["RULES", "Finding", "MigrateError", "could_match", "migrate_source"]
 
 _HOOKS = ("Call", "Attribute", "ClassDef", "FunctionDef", "BinaryOperation", "SimpleStatementLine")
 _TYPE_IGNORE = re.compile(r"#\s*type:\s*ignore\b")
@@ -195,6 +195,11 @@ class _Uses(cst.CSTVisitor):
             self.used.add(node.value)
 
 
+def could_match(text):
+    """False only when no rule can find anything in ``text`` (a file's source): it need not be parsed."""
+    return any(cls.could_match(text) for cls in RULE_CLASSES)
+
+
 def migrate_source(source, helpers=None):
     """Find and rewrite the patterns of :data:`RULES` in one file's source.
 
@@ -222,7 +227,7 @@ def migrate_source(source, helpers=None):
         raise MigrateError("not valid Python, skipped: {} (line {}, column {})".format(
             error.message, error.raw_line, error.raw_column + 1))
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    names = Names(wrapper)
+    names = Names(module)
     analysis = Analysis(names)
     wrapper.module.visit(analysis)
     ctx = Context(wrapper, names, analysis, helpers or {})

@@ -1,5 +1,7 @@
 """CM001: a loss writes a part of itself into a variable for a metric to read -> ComponentLoss."""
 
+import re
+
 import libcst as cst
 
 from .._context import Rule
@@ -21,6 +23,7 @@ class ComponentPlan(object):
 class ComponentLossRule(Rule):
     ID = "CM001"
     NAME = "assign-in-loss"
+    TRIGGER = re.compile(r"\.assign\(")
     DOC = ("A loss writes a part of itself into a variable (`loss + 0 * var.assign(x)`, or a discarded "
            "`var.assign(x)`) for a metric to read: TF 1.15 never runs a discarded assign and the read may "
            "come first. Replaced by compat_metrics.ComponentLoss with self.track(...) and loss.metric(...).")

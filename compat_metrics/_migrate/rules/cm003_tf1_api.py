@@ -11,6 +11,8 @@ session functions: they work on TF 2, and the tables' targets
 TensorFlow in this Python only sessions are rewritten, and the command says so.
 """
 
+import re
+
 import libcst as cst
 
 from .. import _tf_tables
@@ -49,9 +51,51 @@ def lookup(tables):
     return _LOOKUP[key]
 
 
+_TF_ALIAS = re.compile(r"^[ \t]*import[ \t]+tensorflow(?:\.[\w.]+)?[ \t]+as[ \t]+(\w+)", re.M)
+
+
+_PAIR = re.compile(r"(\w+)[ \t]*\.[ \t]*(?=(\w+))")
+
+
+def triggers(tables):
+    """``(top, deeper)``: last parts of names directly under tensorflow, ``(parent, name)`` pairs of deeper ones."""
+    key = ("triggers", id(tables))
+    if key not in _LOOKUP:
+        renames, modules = lookup(tables)
+        top, deeper = set(), set()
+        for name in list(renames) + list(modules) + list(SESSIONS):
+            parts = name.split(".")
+            if len(parts) == 2 and parts[0] == "tensorflow":
+                top.add(parts[1])
+            else:
+                deeper.add(tuple(parts[-2:]))
+        _LOOKUP[key] = (frozenset(top), frozenset(deeper))
+    return _LOOKUP[key]
+
+
+def could_match(text):
+    """Whether ``text`` spells a name this rule may rewrite or report (cheap, no parsing)."""
+    top, deeper = triggers(_tf_tables.load())
+    aliases = None
+    for match in _PAIR.finditer(text):
+        pair = match.groups()
+        if pair in deeper:
+            return True
+        if pair[1] in top:
+            if aliases is None:
+                aliases = {"tensorflow"} | set(_TF_ALIAS.findall(text))
+            if pair[0] in aliases:
+                return True
+    return False
+
+
 class Tf1ApiRule(Rule):
     ID = "CM003"
     NAME = "tf1-api"
+    @classmethod
+    def could_match(cls, text):
+        return could_match(text)
+
     DOC = ("TF1-only names that TF 2.x removed (tf.Session, tf.placeholder, tf.scatter_sub, ...), found with the "
            "rename tables TensorFlow ships for tf_upgrade_v2. Renamed as those tables say (tf.compat.v1 where "
            "tf_upgrade_v2 would also change the arguments); sessions become compat_metrics.Session / "

@@ -1,5 +1,7 @@
 """CM004: a Metric subclass written against Keras 2 (``reset_states``, ``add_weight('name')``)."""
 
+import re
+
 import libcst as cst
 
 from .._context import Rule
@@ -9,6 +11,7 @@ from .._syntax import is_self_attr, methods, string_value, walk
 class Keras2MetricRule(Rule):
     ID = "CM004"
     NAME = "keras2-metric"
+    TRIGGER = re.compile(r"reset_states|add_weight\(\s*[rbuRBU]?['\"]")
     DOC = ("A Metric subclass overriding `reset_states` (Keras 3 calls only `reset_state`) or calling "
            "`add_weight('name', ...)` (Keras 3 takes `shape` first). Replaced by the portable base "
            "compat_metrics.Metric, which accepts both.")

@@ -63,6 +63,7 @@ def canonical_step(function):
 class TrainStepRule(Rule):
     ID = "CM005"
     NAME = "train-step-compiled"
+    TRIGGER = re.compile(r"compiled_(?:loss|metrics)")
     DOC = ("`self.compiled_loss(...)` / `self.compiled_metrics.update_state(...)` in train_step/test_step: "
            "no train_step before TF 2.2, and on Keras 3 these shims log a wrong loss without an error. keras.io's "
            "canonical train_step body becomes `return compat_metrics.train_step(self, data)` and the canonical "

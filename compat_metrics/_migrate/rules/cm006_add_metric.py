@@ -1,5 +1,7 @@
 """CM006: ``self.add_metric(...)`` in a layer -> compat_metrics.add_metric(self, ...)."""
 
+import re
+
 import libcst as cst
 
 from .._context import Rule
@@ -9,6 +11,7 @@ from .._syntax import comma_space, is_self_attr, string_value
 class AddMetricRule(Rule):
     ID = "CM006"
     NAME = "layer-add-metric"
+    TRIGGER = re.compile(r"\.add_metric\b")
     DOC = ("`self.add_metric(...)` in a layer: removed in Keras 3. A named mean is replaced by "
            "compat_metrics.add_metric(self, ...); other aggregations are reported only.")
 

@@ -1,5 +1,7 @@
 """CM007: a loss constructed with the model's symbolic inputs -> compat_metrics.InputLoss."""
 
+import re
+
 import libcst as cst
 
 from .._context import Rule
@@ -44,14 +46,15 @@ class _ReplaceSelfAttr(cst.CSTTransformer):
 class InputLossRule(Rule):
     ID = "CM007"
     NAME = "input-loss"
+    TRIGGER = re.compile(r"class\s+\w+\s*\([^)]*Loss\b")
     DOC = ("A loss constructed with the model's symbolic inputs (`loss=LocLoss(inputs, ...)`): fails on "
            "TF >= 2.2 and Keras 3, and the model cannot be loaded. Replaced by compat_metrics.InputLoss "
            "(call(self, inputs, y_true, y_pred)) compiled with compat_metrics.compile.")
 
     def prepare(self, module):
         """Find ``LossClass(<model input>, ...)`` constructions before rewriting."""
-        for node in walk(module):
-            if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Name)):
+        for node in self.a.calls:
+            if not isinstance(node.func, cst.Name):
                 continue
             cls = self.a.loss_classes.get(node.func.value)
             if cls is None:

@@ -1,5 +1,7 @@
 """CM008: tensorflow_addons metrics -> compat_metrics.F1Score / FBetaScore."""
 
+import re
+
 import libcst as cst
 
 from .._context import Rule
@@ -20,6 +22,7 @@ def _integer(node):
 class TfaMetricRule(Rule):
     ID = "CM008"
     NAME = "tfa-metric"
+    TRIGGER = re.compile(r"tensorflow_addons")
     DOC = ("tensorflow_addons metrics (end of life, no wheels for current TF). F1Score and FBetaScore are "
            "replaced by compat_metrics.F1Score / FBetaScore: tfa's binary form (num_classes=1 with a "
            "threshold) is kept as it is, a threshold with several classes becomes multilabel=True (tfa "

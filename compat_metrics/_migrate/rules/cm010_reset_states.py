@@ -1,9 +1,11 @@
 """CM010: ``metric.reset_states()`` on a Keras metric -> ``metric.reset_state()``."""
 
+import re
+
 import libcst as cst
 
 from .._context import Rule
-from .._syntax import code, walk
+from .._syntax import code
 
 _COMPAT_METRICS = {"compat_metrics.Metric", "compat_metrics.ConfusionMatrix", "compat_metrics.Precision",
                    "compat_metrics.Recall", "compat_metrics.FBetaScore", "compat_metrics.F1Score",
@@ -23,6 +25,7 @@ def _target_key(node):
 class ResetStatesRule(Rule):
     ID = "CM010"
     NAME = "metric-reset-states"
+    TRIGGER = re.compile(r"\.reset_states\b")
     DOC = ("`m.reset_states()` on a Keras metric (built from keras.metrics / a Metric subclass, or taken from "
            "`model.metrics`), e.g. in a train_step or a custom loop: Keras 3 metrics have no reset_states. "
            "Replaced by `m.reset_state()` (Keras 3, TF >= 2.5). Other objects' reset_states (stateful RNN "
@@ -30,13 +33,14 @@ class ResetStatesRule(Rule):
 
     def prepare(self, module):
         self.metrics = set()
-        for node in walk(module):
-            if isinstance(node, cst.Assign) and isinstance(node.value, cst.Call) and self._is_metric(node.value):
+        for node in self.a.assigns:
+            if isinstance(node.value, cst.Call) and self._is_metric(node.value):
                 for target in node.targets:
                     key = _target_key(target.target)
                     if key:
                         self.metrics.add(key)
-            elif isinstance(node, (cst.For, cst.CompFor)) and self._metric_list(node.iter):
+        for node in self.a.loops:
+            if self._metric_list(node.iter):
                 key = _target_key(node.target)
                 if key:
                     self.metrics.add(key)

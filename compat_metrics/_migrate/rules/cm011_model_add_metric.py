@@ -1,5 +1,7 @@
 """CM011: ``model.add_metric(tensor, ...)`` on a model built from symbolic tensors (reported)."""
 
+import re
+
 import libcst as cst
 
 from .._context import Rule
@@ -9,6 +11,7 @@ from .._syntax import code
 class ModelAddMetricRule(Rule):
     ID = "CM011"
     NAME = "model-add-metric"
+    TRIGGER = re.compile(r"\.add_metric\b")
     DOC = ("`model.add_metric(tensor, name=..., aggregation=...)` on a functional model (common in VAEs): "
            "Keras 3 removed add_metric and cannot use TF ops on its symbolic tensors. Reported: compute the "
            "value in a compat_metrics.MetricLayer subclass (compute(self, inputs)) called on the tensors it "

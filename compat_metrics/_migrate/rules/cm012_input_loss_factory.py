@@ -10,6 +10,8 @@ Any other call of a factory with a model input (more parameters, a metric,
 ``add_loss``) is reported with its line.
 """
 
+import re
+
 import libcst as cst
 
 from .._context import Rule
@@ -36,9 +38,16 @@ def _camel(name):
     return "".join(part[:1].upper() + part[1:] for part in name.split("_") if part)
 
 
+_INNER_DEF = re.compile(r"\n[ \t]+def\s+\w+\s*\(\s*\w+\s*,\s*\w+\s*\)\s*:")
+
+
 class InputLossFactoryRule(Rule):
     ID = "CM012"
     NAME = "input-loss-factory"
+    @classmethod
+    def could_match(cls, text):
+        return "Input" in text and _INNER_DEF.search(text) is not None
+
     DOC = ("A loss or metric factory closing over a keras.Input tensor (`loss=custom_loss(input_layer)` with "
            "`def custom_loss(x): def loss(y_true, y_pred): ...; return loss`): on Keras 3 \"KerasTensor cannot "
            "be used as input to a TensorFlow function\". The clear case (one parameter, used only as a "
@@ -60,9 +69,7 @@ class InputLossFactoryRule(Rule):
         used = {n.value for n in walk(module) if isinstance(n, cst.Name)}
         calls = {name: [] for name in self.factories}
         compile_of = {}  # factory call -> the compile() whose loss it is
-        for node in walk(module):
-            if not isinstance(node, cst.Call):
-                continue
+        for node in self.a.calls:
             if isinstance(node.func, cst.Name) and node.func.value in calls:
                 calls[node.func.value].append(node)
             elif self.ctx.is_keras_compile(node.func):
