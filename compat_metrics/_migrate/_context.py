@@ -8,12 +8,13 @@ another rule's state except the plans kept here (``component_plans``,
 """
 
 import collections
+import re
 
 import libcst as cst
-from libcst.metadata import PositionProvider
+from libcst.metadata import MetadataWrapper, PositionProvider
 
 from ._syntax import (INPUT_MAKERS, LOSS_BASES, METRIC_BASES, bound_name, canonical, code, comma_space,
-                      compile_keywords, is_tfa_from_import)
+                      compile_keywords, is_tfa_from_import, walk)
 
 Finding = collections.namedtuple("Finding", "line column rule message fixed")
 
@@ -87,11 +88,14 @@ def _imports(module):
             stack.extend(current.children)
 
 
-class Analysis(cst.CSTVisitor):
-    """First pass: what the file defines, so the rewrite can act across statements."""
+class Analysis(object):
+    """First pass: what the file defines, so the rewrite can act across statements.
+
+    ``Analysis(names).run(module)`` walks the tree once (:func:`._syntax.walk`)
+    and calls ``visit_<Node>`` for the node types below.
+    """
 
     def __init__(self, names):
-        super().__init__()
         self.names = names
         self.loss_classes = {}       # class name -> ClassDef (Keras Loss subclasses)
         self.metric_classes = {}     # class name -> ClassDef (Keras Metric subclasses)
@@ -103,6 +107,13 @@ class Analysis(cst.CSTVisitor):
         self.calls = []              # every Call node, in order
         self.assigns = []            # every Assign node
         self.loops = []              # every For and CompFor node
+
+    def run(self, module):
+        for node in walk(module):
+            visit = getattr(self, "visit_" + type(node).__name__, None)
+            if visit is not None:
+                visit(node)
+        return self
 
     def visit_Import(self, node):
         for alias in node.names:
@@ -170,24 +181,51 @@ class Context(object):
         self.component_plans = {}  # CM001: loss class name -> ComponentPlan
         self.input_plans = {}      # CM007: loss class name -> (param, attr, position)
         self._positions = None
+        self.top_index = {}        # top-level statement -> its index in module.body
+        self.current_top = None    # index of the top-level statement being rewritten
+        self._spans = None
+        self._top_positions = {}   # index -> (positions, line offset)
+
+    def set_spans(self, module, spans):
+        """``spans[i]``: first and last line of ``module.body[i]``, so positions are computed per statement."""
+        self.top_index = {element: i for i, element in enumerate(module.body)}
+        self._spans = spans
+
+    def _range(self, node):
+        """``(start, end)`` as ((line, column), (line, column)), 1-based lines and 0-based columns."""
+        top = self.top_index.get(node)
+        if top is not None and self._spans is not None:
+            return (self._spans[top][0], 0), (self._spans[top][1] + 1, 0)
+        if self.current_top is not None and self._spans is not None:
+            # only the statement being rewritten is rendered, as a module of its own
+            if self.current_top not in self._top_positions:
+                statement = self.wrapper.module.body[self.current_top]
+                alone = self.wrapper.module.with_changes(header=(), body=[statement], footer=())
+                positions = MetadataWrapper(alone, unsafe_skip_copy=True).resolve(PositionProvider)
+                offset = self._spans[self.current_top][0] - (1 + len(statement.leading_lines))
+                self._top_positions[self.current_top] = (positions, offset)
+            positions, offset = self._top_positions[self.current_top]
+        else:
+            if self._positions is None:
+                self._positions = self.wrapper.resolve(PositionProvider)
+            positions, offset = self._positions, 0
+        span = positions[node]
+        return (span.start.line + offset, span.start.column), (span.end.line + offset, span.end.column)
 
     def position(self, node):
-        if self._positions is None:
-            self._positions = self.wrapper.resolve(PositionProvider)
-        return self._positions[node].start
+        """``(line, column)`` where ``node`` (an original node) starts: 1-based line, 0-based column."""
+        return self._range(node)[0]
 
     def discard_findings_in(self, node):
         """Forget findings inside ``node`` (an original node a rule replaces or drops whole)."""
-        if self._positions is None:
-            self._positions = self.wrapper.resolve(PositionProvider)
-        span = self._positions[node]
-        start, end = (span.start.line, span.start.column + 1), (span.end.line, span.end.column + 1)
+        (line, column), (end_line, end_column) = self._range(node)
+        start, end = (line, column + 1), (end_line, end_column + 1)
         self.findings = [f for f in self.findings if not start <= (f.line, f.column) < end]
 
     def report(self, node, rule, message, fixed):
         """Record a finding at ``node`` (an original node)."""
-        pos = self.position(node)
-        self.findings.append(Finding(pos.line, pos.column + 1, rule, message, fixed))
+        line, column = self.position(node)
+        self.findings.append(Finding(line, column + 1, rule, message, fixed))
 
     def tf(self):
         """The name TensorFlow is bound to in the file, importing it when it is not."""
@@ -254,8 +292,20 @@ class Rule(object):
     def prepare(self, module):
         pass
 
+    def relevant(self, text):
+        """Whether this rule may change or report something in ``text``, one top-level statement's source.
+
+        Statements no rule finds relevant are not visited. Rules acting across
+        statements add the names they track (classes, instances, aliases).
+        """
+        return self.could_match(text)
+
     def finish(self):
         """After the rewrite: report what could only be decided with the whole file seen."""
+
+    def mentions(self, text, names):
+        """Whether ``text`` contains one of ``names`` as a word."""
+        return any(re.search(r"\b{}\b".format(re.escape(name)), text) for name in names)
 
     def report(self, node, message, fixed, rule=None):
         self.ctx.report(node, rule or self.ID, message, fixed)

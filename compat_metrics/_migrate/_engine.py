@@ -7,6 +7,7 @@ Keras ``Loss``), never by spelling. Rewrites are idempotent: what they produce
 matches no rule.
 """
 
+import ast
 import re
 
 import libcst as cst
@@ -45,7 +46,7 @@ def _realign(ctx, original, result):
     delta = len(code(result.func)) - len(code(original.func))
     if delta == 0:
         return result
-    column = ctx.position(original).column + len(code(original.func)) + 1
+    column = ctx.position(original)[1] + len(code(original.func)) + 1
     return result.with_changes(args=[arg.visit(_Shift(column, delta)) for arg in result.args])
 
 
@@ -60,13 +61,27 @@ def _without_type_ignore(trailing):
 class _Dispatcher(cst.CSTTransformer):
     """One pass over the tree: keeps the enclosing classes/functions and calls each rule's hooks."""
 
-    def __init__(self, ctx, rules):
+    def __init__(self, ctx, rules, skip=()):
         super().__init__()
         self.ctx = ctx
+        self.skip = skip  # top-level statements no rule can change: not visited
         self.hooks = {kind: [getattr(rule, "leave_" + kind) for rule in rules if hasattr(rule, "leave_" + kind)]
                       for kind in _HOOKS}
 
         self._fixed_before = []
+
+    def on_visit(self, node):
+        top = self.ctx.top_index.get(node)
+        if top is not None:
+            if node in self.skip:
+                return False
+            self.ctx.current_top = top
+        return super().on_visit(node)
+
+    def on_leave(self, original, updated):
+        if original in self.skip:
+            return updated
+        return super().on_leave(original, updated)
 
     def _leave(self, kind, original, updated):
         for hook in self.hooks[kind]:
@@ -128,29 +143,22 @@ class _Dispatcher(cst.CSTTransformer):
         return result
 
 
-class _Imports(cst.CSTTransformer):
-    """Adds ``import compat_metrics`` / ``import tensorflow as tf``; drops unused tensorflow_addons imports."""
-
-    def __init__(self, add, drop_aliases):
-        super().__init__()
-        self.add, self.drop_aliases = add, drop_aliases
-
-    def leave_Module(self, original, updated):
-        body = list(updated.body)
-        if self.drop_aliases:
-            body = drop_statements(body, lambda stmt: _imports_only(stmt, self.drop_aliases))
-        missing = [line for line in self.add if not any(
-            isinstance(s, cst.SimpleStatementLine) and code(s).strip() == line for s in body)]
-        if missing:
-            last_import = 0 if body and is_docstring(body[0]) else -1
-            for index, stmt in enumerate(body):
-                if isinstance(stmt, cst.SimpleStatementLine) and isinstance(stmt.body[0], (cst.Import, cst.ImportFrom)):
-                    last_import = index
-                elif not is_docstring(stmt) and last_import >= 0:
-                    break
-            new = [cst.parse_statement(line + "\n") for line in missing]
-            body[last_import + 1:last_import + 1] = new
-        return updated.with_changes(body=body)
+def _fix_imports(module, add, drop_aliases):
+    """Add ``import compat_metrics`` / ``import tensorflow as tf``; drop unused tensorflow_addons imports."""
+    body = list(module.body)
+    if drop_aliases:
+        body = drop_statements(body, lambda stmt: _imports_only(stmt, drop_aliases))
+    missing = [line for line in add if not any(
+        isinstance(s, cst.SimpleStatementLine) and code(s).strip() == line for s in body)]
+    if missing:
+        last_import = 0 if body and is_docstring(body[0]) else -1
+        for index, stmt in enumerate(body):
+            if isinstance(stmt, cst.SimpleStatementLine) and isinstance(stmt.body[0], (cst.Import, cst.ImportFrom)):
+                last_import = index
+            elif not is_docstring(stmt) and last_import >= 0:
+                break
+        body[last_import + 1:last_import + 1] = [cst.parse_statement(line + "\n") for line in missing]
+    return module.with_changes(body=body)
 
 
 def _imports_only(stmt, aliases):
@@ -175,24 +183,32 @@ def _unmarked(findings, source):
     return kept
 
 
-class _Uses(cst.CSTVisitor):
-    def __init__(self, names):
-        super().__init__()
-        self.names, self.used = names, set()
+def _used_names(text, names):
+    """Which of ``names`` the code ``text`` reads outside its imports (``x.F1Score`` does not read ``F1Score``)."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return set(names)  # keep the imports
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and node.id in names}
 
-    def visit_Import(self, node):
-        return False
 
-    def visit_ImportFrom(self, node):
-        return False
-
-    def visit_Attribute(self, node):
-        node.value.visit(self)  # `x.F1Score` does not use a name F1Score
-        return False
-
-    def visit_Name(self, node):
-        if node.value in self.names:
-            self.used.add(node.value)
+def _statement_spans(text, module):
+    """``(first line, last line)`` of each of ``module.body``, from :mod:`ast`; None when they do not line up."""
+    try:
+        statements = ast.parse(text).body
+    except (SyntaxError, ValueError):
+        return None
+    spans, index = [], 0
+    for element in module.body:
+        count = len(element.body) if isinstance(element, cst.SimpleStatementLine) else 1
+        group = statements[index:index + count]
+        index += count
+        if len(group) != count:
+            return None
+        first = group[0]
+        start = min([first.lineno] + [d.lineno for d in getattr(first, "decorator_list", ())])
+        spans.append((start, group[-1].end_lineno))
+    return spans if index == len(statements) else None
 
 
 def could_match(text):
@@ -226,15 +242,25 @@ def migrate_source(source, helpers=None):
     except cst.ParserSyntaxError as error:
         raise MigrateError("not valid Python, skipped: {} (line {}, column {})".format(
             error.message, error.raw_line, error.raw_column + 1))
+    text = source.decode(module.encoding) if isinstance(source, bytes) else source
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     names = Names(module)
-    analysis = Analysis(names)
-    wrapper.module.visit(analysis)
+    analysis = Analysis(names).run(module)
     ctx = Context(wrapper, names, analysis, helpers or {})
-    rules = [cls(ctx) for cls in RULE_CLASSES]
+    rules = [cls(ctx) for cls in RULE_CLASSES if cls.could_match(text)]
     for rule in rules:
-        rule.prepare(wrapper.module)
-    new_module = wrapper.module.visit(_Dispatcher(ctx, rules))
+        rule.prepare(module)
+    spans = _statement_spans(text, module)
+    skip = set()
+    if spans is not None:
+        ctx.set_spans(module, spans)
+        lines = text.splitlines(True)
+        for element, (first, last) in zip(module.body, spans):
+            chunk = "".join(lines[first - 1:last])
+            if not any(rule.relevant(chunk) for rule in rules):
+                skip.add(element)
+    new_module = module.visit(_Dispatcher(ctx, rules, skip))
+    ctx.current_top = None
     for rule in rules:
         rule.finish()
     add = []
@@ -243,16 +269,14 @@ def migrate_source(source, helpers=None):
     if ctx.needs_compat_import:
         add.append("import compat_metrics")
     drop = set()
-    if analysis.tfa_aliases:
-        uses = _Uses(analysis.tfa_aliases)
-        new_module.visit(uses)
-        drop = analysis.tfa_aliases - uses.used
-        for stmt in wrapper.module.body:
+    if analysis.tfa_aliases and new_module is not module:
+        drop = analysis.tfa_aliases - _used_names(new_module.code, analysis.tfa_aliases)
+        for stmt in module.body:
             if _imports_only(stmt, drop):
                 ctx.report(stmt, "CM008", "`{}` is unused once its metrics are rewritten -> removed".format(
                     code(stmt.body[0])), True)
     if add or drop:
-        new_module = new_module.visit(_Imports(add, drop))
-    findings = sorted(_unmarked(ctx.findings, module.code), key=lambda f: (f.line, f.column, f.rule))
+        new_module = _fix_imports(new_module, add, drop)
+    findings = sorted(_unmarked(ctx.findings, text), key=lambda f: (f.line, f.column, f.rule))
     new_source = new_module.bytes if isinstance(source, bytes) else new_module.code
     return new_source, findings

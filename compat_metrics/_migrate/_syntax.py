@@ -1,5 +1,7 @@
 """Small LibCST helpers shared by the rules (no state, no metadata)."""
 
+import dataclasses
+
 import libcst as cst
 
 # Keras 2 Model.compile positional order (the order old scripts were written against)
@@ -117,13 +119,38 @@ def keyword_value(call, keyword):
     return None
 
 
+_FIELDS = {}
+# leaves of no interest to any rule: not descended into
+_SKIP = (cst.SimpleWhitespace, cst.ParenthesizedWhitespace, cst.TrailingWhitespace, cst.EmptyLine, cst.Newline,
+         cst.Comment, cst.BaseParenthesizableWhitespace)
+
+
+def _child_fields(kind):
+    names = _FIELDS.get(kind)
+    if names is None:
+        names = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(kind))
+    return names
+
+
 def walk(node):
-    """Every node under ``node`` (pre-order)."""
+    """Every node under ``node`` (pre-order), whitespace and comments left out.
+
+    Reads the dataclass fields directly: LibCST's ``children`` rebuilds each
+    node, which made walking a file cost as much as parsing it.
+    """
     stack = [node]
     while stack:
         current = stack.pop()
         yield current
-        stack.extend(reversed(current.children))
+        found = []
+        for name in _child_fields(type(current)):
+            value = getattr(current, name)
+            if isinstance(value, cst.CSTNode):
+                if not isinstance(value, _SKIP):
+                    found.append(value)
+            elif isinstance(value, (list, tuple)):
+                found.extend(v for v in value if isinstance(v, cst.CSTNode) and not isinstance(v, _SKIP))
+        stack.extend(reversed(found))
 
 
 def call_func(node):

@@ -40,6 +40,11 @@ class ComponentLossRule(Rule):
             if plan.components:
                 self.ctx.component_plans[name] = plan
 
+    def relevant(self, text):
+        plans = self._plans()
+        instances = [name for name, cls in self.a.instances.items() if cls in plans]
+        return self.could_match(text) or self.mentions(text, list(plans) + instances)
+
     # --- which plans apply ------------------------------------------------------------------
     def _plans(self):
         return {name: plan for name, plan in self.ctx.component_plans.items() if name not in self.ctx.input_plans}

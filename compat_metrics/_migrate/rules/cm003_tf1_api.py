@@ -51,7 +51,9 @@ def lookup(tables):
     return _LOOKUP[key]
 
 
-_TF_ALIAS = re.compile(r"^[ \t]*import[ \t]+tensorflow(?:\.[\w.]+)?[ \t]+as[ \t]+(\w+)", re.M)
+_IMPORT_AS = re.compile(r"^[ \t]*import[ \t]+((?:tensorflow|keras|tf_keras)(?:\.[\w.]+)?)[ \t]+as[ \t]+(\w+)", re.M)
+_FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+((?:tensorflow|keras|tf_keras)[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]+)", re.M)
+_API_ROOTS = ("tensorflow", "keras", "tf_keras")
 
 
 _PAIR = re.compile(r"(\w+)[ \t]*\.[ \t]*(?=(\w+))")
@@ -73,18 +75,33 @@ def triggers(tables):
     return _LOOKUP[key]
 
 
-def could_match(text):
-    """Whether ``text`` spells a name this rule may rewrite or report (cheap, no parsing)."""
+def aliases_in(text):
+    """``name -> {last part of what it is bound to}`` for TensorFlow/Keras imports spelled in ``text``."""
+    found = {root: {root} for root in _API_ROOTS}
+    for dotted, alias in _IMPORT_AS.findall(text):
+        found.setdefault(alias, set()).add(dotted.rsplit(".", 1)[-1])
+    for _, names in _FROM_IMPORT.findall(text):
+        for item in names.strip("()").split(","):
+            parts = item.split()
+            if parts:
+                found.setdefault(parts[-1], set()).add(parts[0])
+    return found
+
+
+def could_match(text, aliases=None):
+    """Whether ``text`` spells a name this rule may rewrite or report (cheap, no parsing).
+
+    ``aliases``: :func:`aliases_in` of the whole file, when ``text`` is a part of it.
+    """
     top, deeper = triggers(_tf_tables.load())
-    aliases = None
     for match in _PAIR.finditer(text):
-        pair = match.groups()
-        if pair in deeper:
+        parent, name = match.groups()
+        if (parent, name) in deeper:
             return True
-        if pair[1] in top:
-            if aliases is None:
-                aliases = {"tensorflow"} | set(_TF_ALIAS.findall(text))
-            if pair[0] in aliases:
+        if aliases is None:
+            aliases = aliases_in(text)
+        for bound in aliases.get(parent, ()):
+            if (bound, name) in deeper or (bound == "tensorflow" and name in top):
                 return True
     return False
 
@@ -107,6 +124,16 @@ class Tf1ApiRule(Rule):
         self.tables = _tf_tables.load()
         self.renames, self.modules = lookup(self.tables)
         self._removed = {}  # start position -> (node, name): the longest name in a removed module
+
+    def prepare(self, module):
+        self.aliases = {root: {root} for root in _API_ROOTS}
+        for name, bound in self.names.bindings.items():
+            for dotted in bound:
+                if dotted.split(".")[0] in _API_ROOTS:
+                    self.aliases.setdefault(name, set()).add(dotted.rsplit(".", 1)[-1])
+
+    def relevant(self, text):
+        return could_match(text, self.aliases)
 
     def leave_Attribute(self, original, updated):
         qualified = self.names.of(original)

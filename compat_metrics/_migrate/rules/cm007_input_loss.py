@@ -66,6 +66,9 @@ class InputLossRule(Rule):
                         self.ctx.input_plans.setdefault(cls.name.value, plan)
                     break
 
+    def relevant(self, text):
+        return self.mentions(text, self.ctx.input_plans)
+
     def leave_ClassDef(self, original, updated):
         if original.name.value not in self.ctx.input_plans:
             return updated

@@ -29,6 +29,9 @@ class TfaMetricRule(Rule):
            "thresholds each class), and a threshold with a num_classes that is not a literal is reported. "
            "An import of tensorflow_addons left unused is removed.")
 
+    def relevant(self, text):
+        return self.mentions(text, self.a.tfa_aliases)
+
     def leave_Call(self, original, updated):
         for q in self.names.of(original.func):
             if q.startswith("tensorflow_addons.metrics."):

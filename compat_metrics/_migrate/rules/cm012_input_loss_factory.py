@@ -95,6 +95,9 @@ class InputLossFactoryRule(Rule):
                 self.sites.update(sites)
                 self.compiles.update(compile_of[call] for call in sites)
 
+    def relevant(self, text):
+        return self.mentions(text, self.factories)
+
     def _passes_input(self, call):
         return any(isinstance(a.value, cst.Name) and a.value.value in self.a.input_names for a in call.args)
 
