@@ -166,8 +166,9 @@ class Analysis(object):
 class Context(object):
     """One file's shared state: names, analysis, enclosing classes/functions, findings, imports to add."""
 
-    def __init__(self, wrapper, names, analysis, helpers):
+    def __init__(self, wrapper, names, analysis, helpers, text=""):
         self.wrapper = wrapper
+        self.text = text           # the file's source
         self.names = names
         self.a = analysis
         self.helpers = helpers
@@ -180,6 +181,7 @@ class Context(object):
         self.function_nodes = []   # the same FunctionDef nodes (original)
         self.component_plans = {}  # CM001: loss class name -> ComponentPlan
         self.input_plans = {}      # CM007: loss class name -> (param, attr, position)
+        self.removed_uses = collections.Counter()  # imported name -> uses of it a rewrite removed
         self._positions = None
         self.top_index = {}        # top-level statement -> its index in module.body
         self.current_top = None    # index of the top-level statement being rewritten

@@ -8,6 +8,7 @@ matches no rule.
 """
 
 import ast
+import collections
 import re
 
 import libcst as cst
@@ -183,21 +184,19 @@ def _unmarked(findings, source):
     return kept
 
 
-def _used_names(text, names):
-    """Which of ``names`` the code ``text`` reads outside its imports (``x.F1Score`` does not read ``F1Score``)."""
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError):
-        return set(names)  # keep the imports
-    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and node.id in names}
+def _unused_imports(tree, names, removed):
+    """Which of ``names`` are read only where a rewrite removed them (``removed``: name -> count)."""
+    if tree is None:
+        return set()  # keep the imports
+    reads = collections.Counter(node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and node.id in names)
+    return {name for name in names if reads[name] <= removed[name]}
 
 
-def _statement_spans(text, module):
-    """``(first line, last line)`` of each of ``module.body``, from :mod:`ast`; None when they do not line up."""
-    try:
-        statements = ast.parse(text).body
-    except (SyntaxError, ValueError):
+def _statement_spans(tree, module):
+    """``(first line, last line)`` of each of ``module.body``, from its :mod:`ast` tree; None when they do not line up."""
+    if tree is None:
         return None
+    statements = tree.body
     spans, index = [], 0
     for element in module.body:
         count = len(element.body) if isinstance(element, cst.SimpleStatementLine) else 1
@@ -246,11 +245,15 @@ def migrate_source(source, helpers=None):
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     names = Names(module)
     analysis = Analysis(names).run(module)
-    ctx = Context(wrapper, names, analysis, helpers or {})
+    ctx = Context(wrapper, names, analysis, helpers or {}, text)
     rules = [cls(ctx) for cls in RULE_CLASSES if cls.could_match(text)]
     for rule in rules:
         rule.prepare(module)
-    spans = _statement_spans(text, module)
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        tree = None
+    spans = _statement_spans(tree, module)
     skip = set()
     if spans is not None:
         ctx.set_spans(module, spans)
@@ -269,8 +272,8 @@ def migrate_source(source, helpers=None):
     if ctx.needs_compat_import:
         add.append("import compat_metrics")
     drop = set()
-    if analysis.tfa_aliases and new_module is not module:
-        drop = analysis.tfa_aliases - _used_names(new_module.code, analysis.tfa_aliases)
+    if analysis.tfa_aliases and ctx.removed_uses:
+        drop = _unused_imports(tree, analysis.tfa_aliases, ctx.removed_uses)
         for stmt in module.body:
             if _imports_only(stmt, drop):
                 ctx.report(stmt, "CM008", "`{}` is unused once its metrics are rewritten -> removed".format(

@@ -70,4 +70,9 @@ class TfaMetricRule(Rule):
             code(original.func), new_name,
             " with multilabel=True (tfa thresholds each class)" if multilabel else
             " (binary: scores y_pred > threshold)" if threshold else " (sparse or one-hot labels)"), True)
+        base = original.func
+        while isinstance(base, cst.Attribute):
+            base = base.value
+        if isinstance(base, cst.Name):
+            self.ctx.removed_uses[base.value] += 1
         return updated.with_changes(func=self.ctx.compat(new_name), args=args)

@@ -15,7 +15,7 @@ import re
 import libcst as cst
 
 from .._context import Rule
-from .._syntax import code, is_docstring, keyword_value, walk
+from .._syntax import code, is_docstring, keyword_value
 
 
 def _factory_inner(function):
@@ -66,7 +66,6 @@ class InputLossFactoryRule(Rule):
         self.compiles = set()
         if not self.factories:
             return
-        used = {n.value for n in walk(module) if isinstance(n, cst.Name)}
         calls = {name: [] for name in self.factories}
         compile_of = {}  # factory call -> the compile() whose loss it is
         for node in self.a.calls:
@@ -87,7 +86,7 @@ class InputLossFactoryRule(Rule):
                 continue
             clear = (len(function.params.params) == 1 and not function.decorators and not function.params.kwonly_params
                      and function.params.star_arg is cst.MaybeSentinel.DEFAULT and not function.params.star_kwarg
-                     and _camel(name) not in used and _camel(name) != name
+                     and _camel(name) != name and not self.mentions(self.ctx.text, [_camel(name)])
                      and all(self._passes_input(call) and len(call.args) == 1 and call in compile_of
                              for call in sites))
             if clear:
