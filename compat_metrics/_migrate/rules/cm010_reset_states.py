@@ -58,10 +58,16 @@ class ResetStatesRule(Rule):
         return isinstance(node, (cst.List, cst.Tuple)) and node.elements and all(
             _target_key(e.value) in self.metrics for e in node.elements)
 
+    def _is_metric_receiver(self, node):
+        """``m``/``self.m`` holding a metric, or ``obj.m`` where some class sets ``self.m`` to one."""
+        if _target_key(node) in self.metrics:
+            return True
+        return isinstance(node, cst.Attribute) and "self." + node.attr.value in self.metrics
+
     def leave_Call(self, original, updated):
         func = original.func
         if not (isinstance(func, cst.Attribute) and func.attr.value == "reset_states" and not original.args
-                and _target_key(func.value) in self.metrics):
+                and self._is_metric_receiver(func.value)):
             return updated
         self.report(original, "`{}`: Keras 3 metrics have no reset_states -> `{}.reset_state()`".format(
             code(original), code(func.value)), True)
