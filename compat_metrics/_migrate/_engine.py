@@ -10,6 +10,7 @@ matches no rule.
 import ast
 import collections
 import re
+import sys
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper
@@ -194,8 +195,8 @@ def _unused_imports(tree, names, removed):
 
 def _statement_spans(tree, module):
     """``(first line, last line)`` of each of ``module.body``, from its :mod:`ast` tree; None when they do not line up."""
-    if tree is None:
-        return None
+    if tree is None or sys.version_info < (3, 8):
+        return None  # end_lineno: Python >= 3.8
     statements = tree.body
     spans, index = [], 0
     for element in module.body:

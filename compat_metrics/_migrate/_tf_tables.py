@@ -64,12 +64,19 @@ def _dict_named(tree, name):
     return None
 
 
+def _string(node):
+    """The value of a string literal node, else None (``ast.Str`` on Python 3.7)."""
+    value = getattr(node, "value", getattr(node, "s", None))
+    return value if isinstance(node, (ast.Constant, getattr(ast, "Str", ast.Constant))) and isinstance(value, str) \
+        else None
+
+
 def _string_items(node):
     """``{key: value}`` of the string-to-string entries of a dict literal."""
     found = {}
     for key, value in zip(node.keys if node is not None else (), node.values if node is not None else ()):
-        if isinstance(key, ast.Constant) and isinstance(key.value, str):
-            found[key.value] = value.value if isinstance(value, ast.Constant) and isinstance(value.value, str) else None
+        if _string(key) is not None:
+            found[_string(key)] = _string(value)
     return found
 
 
