@@ -42,9 +42,11 @@ def _folder():
     if spec is None or not spec.submodule_search_locations:
         return None, "TensorFlow is not installed in this Python"
     for location in spec.submodule_search_locations:
-        folder = os.path.join(location, "tools", "compatibility")
-        if os.path.isfile(os.path.join(folder, "renames_v2.py")):
-            return folder, None
+        # TF 1.15 to 2.1 keep the sources in tensorflow_core, next to the tensorflow package
+        for package in (location, os.path.join(os.path.dirname(location), "tensorflow_core")):
+            folder = os.path.join(package, "tools", "compatibility")
+            if os.path.isfile(os.path.join(folder, "renames_v2.py")):
+                return folder, None
     return None, "this TensorFlow does not ship tools/compatibility/renames_v2.py"
 
 
