@@ -493,10 +493,13 @@ def test_factories_that_are_not_the_clear_case_are_reported():
         model.compile("adam", loss=scaled(inputs, 0.5))
         model.compile("adam", loss=used_twice(inputs))
         extra = used_twice(inputs)
+        hidden = keras.layers.Dense(4)(inputs)
+        model.compile("adam", loss=used_twice(hidden))
     """
     new, findings = migrate(source)
     assert [(f.line, f.rule, f.fixed) for f in findings] == [(13, "CM012", False), (14, "CM012", False),
-                                                             (15, "CM012", False)]
+                                                             (15, "CM012", False), (17, "CM012", False)]
+    assert "layer's symbolic output" in findings[-1].message
     assert new == textwrap.dedent(source)
 
 

@@ -100,6 +100,7 @@ class Analysis(object):
         self.loss_classes = {}       # class name -> ClassDef (Keras Loss subclasses)
         self.metric_classes = {}     # class name -> ClassDef (Keras Metric subclasses)
         self.input_names = set()     # names holding symbolic model inputs
+        self.tensor_names = set()    # names holding a layer's output (`h = Dense(8)(x)`): symbolic in a model
         self.instances = {}          # variable name -> class name (module-level `x = Cls(...)`)
         self.tf_alias = None
         self.tfa_aliases = set()
@@ -153,6 +154,8 @@ class Analysis(object):
         if isinstance(value, cst.Call):
             if self.names.is_(value.func, INPUT_MAKERS):
                 self.input_names.add(target)
+            elif isinstance(value.func, cst.Call):
+                self.tensor_names.add(target)
             if isinstance(value.func, cst.Name):
                 self.instances[target] = value.func.value
 

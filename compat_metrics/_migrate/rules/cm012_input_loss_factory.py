@@ -82,7 +82,7 @@ class InputLossFactoryRule(Rule):
                         compile_of[value] = node
         for name, sites in calls.items():
             function, inner = self.factories[name]
-            if not any(self._passes_input(call) for call in sites):
+            if not any(self._passes_input(call) or self._passes_tensor(call) for call in sites):
                 continue
             clear = (len(function.params.params) == 1 and not function.decorators and not function.params.kwonly_params
                      and function.params.star_arg is cst.MaybeSentinel.DEFAULT and not function.params.star_kwarg
@@ -96,6 +96,9 @@ class InputLossFactoryRule(Rule):
 
     def relevant(self, text):
         return self.mentions(text, self.factories)
+
+    def _passes_tensor(self, call):
+        return any(isinstance(a.value, cst.Name) and a.value.value in self.a.tensor_names for a in call.args)
 
     def _passes_input(self, call):
         return any(isinstance(a.value, cst.Name) and a.value.value in self.a.input_names for a in call.args)
@@ -130,6 +133,12 @@ class InputLossFactoryRule(Rule):
                             code(func.value)), True)
             return self.ctx.compat_compile(updated)
         if (isinstance(func, cst.Name) and func.value in self.factories and func.value not in self.plans
+                and not self._passes_input(original) and self._passes_tensor(original)):
+            self.report(original, "`{}(...)` closes over a layer's symbolic output: fails on Keras 3 (\"KerasTensor "
+                        "cannot be used as input to a TensorFlow function\"); not rewritten: make the value an "
+                        "output of the model (a loss on it), or add it with model.add_loss / a "
+                        "compat_metrics.MetricLayer".format(func.value), False)
+        elif (isinstance(func, cst.Name) and func.value in self.factories and func.value not in self.plans
                 and self._passes_input(original)):
             self.report(original, "`{}(...)` closes over the model's symbolic input: fails on Keras 3 (\"KerasTensor "
                         "cannot be used as input to a TensorFlow function\"); not rewritten (only a one-parameter "
