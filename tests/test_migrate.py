@@ -587,12 +587,20 @@ def test_tf1_renames_come_from_tensorflows_tables():
         c = tf.to_float(x)
         d = tf.contrib.layers.xavier_initializer()
         e = tf.keras.optimizers.Adam(0.1)
+        f = tf.nn.dropout(h, keep_prob)
+        g = tf.zeros_like(h)
     """)
     assert "a = tf.compat.v1.scatter_sub(v, [0], [1.0])" in new
     assert "b = tf.math.unsorted_segment_mean(x, ids, 3)" in new
     assert "c = tf.compat.v1.to_float(x)" in new  # tf_upgrade_v2 changes its arguments: the v1 name keeps them
     assert "e = tf.keras.optimizers.Adam(0.1)" in new  # the table's keras.optimizers.legacy is Keras 2 only
+    # TF 2 reads the second argument as `rate`: the TF 1 function keeps the meaning
+    assert "f = tf.compat.v1.nn.dropout(h, keep_prob)" in new
+    assert "g = tf.zeros_like(h)" in new
     assert [(f.line, f.fixed) for f in findings if "contrib" in f.message] == [(6, False)]
+    # in TF 2 code (no TF 1 only name in the file) the call is reported: it may be TF 2's rate
+    new, findings = migrate("import tensorflow as tf\nf = tf.nn.dropout(h, 0.2)\n")
+    assert [(f.line, f.rule, f.fixed) for f in findings] == [(2, "CM003", False)] and "tf.nn.dropout(h, 0.2)" in new
 
 
 # --- speed machinery changes nothing ----------------------------------------------------------

@@ -22,8 +22,9 @@ _SPECIAL = ("function_keyword_renames", "manual_function_reorders", "function_tr
 class Tables(object):
     """``renames`` old -> new (``tf.`` spelling), ``special`` old names with argument changes, ``deprecated`` modules."""
 
-    def __init__(self, renames=None, special=(), deprecated=(), source=None, reason=None):
+    def __init__(self, renames=None, special=(), deprecated=(), source=None, reason=None, transformed=()):
         self.renames = renames or {}
+        self.transformed = set(transformed)  # kept in TF 2, but tf_upgrade_v2 rewrites their calls' arguments
         self.special = set(special)
         self.deprecated = tuple(deprecated)
         self.source = source
@@ -97,7 +98,10 @@ def load():
             for name in _SPECIAL:
                 special.update(_string_items(_dict_named(spec, name)))
             deprecated = _string_items(_dict_named(_tree(folder, "module_deprecations_v2.py"), "MODULE_DEPRECATIONS"))
-            tables = Tables({k: v for k, v in renames.items() if v}, special, deprecated, source=folder)
+            transformed = {name for name in _string_items(_dict_named(spec, "function_transformers"))
+                           if name.startswith("tf.") and name not in renames}
+            tables = Tables({k: v for k, v in renames.items() if v}, special, deprecated, source=folder,
+                            transformed=transformed)
             if not tables.available:
                 tables.reason = "no renames found in {}".format(folder)
         except (OSError, SyntaxError, ValueError) as error:

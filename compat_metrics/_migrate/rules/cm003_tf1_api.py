@@ -47,6 +47,9 @@ def lookup(tables):
                 new = None  # tf_upgrade_v2 changes the arguments too: keep the v1 signature instead
             renames[_canonical_tf(old)] = (old, new)
         modules = tuple(sorted((_canonical_tf(m) for m in tables.deprecated), key=len, reverse=True))
+        for old in tables.transformed:
+            if not _canonical_tf(old).startswith("keras."):
+                renames.setdefault(_canonical_tf(old), (old, "call"))  # see Tf1ApiRule.leave_Call
         _LOOKUP[key] = (renames, modules)
     return _LOOKUP[key]
 
@@ -59,13 +62,19 @@ _API_ROOTS = ("tensorflow", "keras", "tf_keras")
 _PAIR = re.compile(r"(\w+)[ \t]*\.[ \t]*(?=(\w+))")
 
 
-def triggers(tables):
-    """``(top, deeper)``: last parts of names directly under tensorflow, ``(parent, name)`` pairs of deeper ones."""
-    key = ("triggers", id(tables))
+def triggers(tables, tf1_only=False):
+    """``(top, deeper)``: last parts of names directly under tensorflow, ``(parent, name)`` pairs of deeper ones.
+
+    ``tf1_only``: only names that exist in TF 1 alone (not ``tf.nn.dropout``, which TF 2 kept).
+    """
+    key = ("triggers", id(tables), tf1_only)
     if key not in _LOOKUP:
         renames, modules = lookup(tables)
+        names = [n for n, (_, new) in renames.items() if not (tf1_only and new == "call")]
+        if not tf1_only:
+            names += list(modules) + list(SESSIONS)
         top, deeper = set(), set()
-        for name in list(renames) + list(modules) + list(SESSIONS):
+        for name in names:
             parts = name.split(".")
             if len(parts) == 2 and parts[0] == "tensorflow":
                 top.add(parts[1])
@@ -88,12 +97,12 @@ def aliases_in(text):
     return found
 
 
-def could_match(text, aliases=None):
+def could_match(text, aliases=None, tf1_only=False):
     """Whether ``text`` spells a name this rule may rewrite or report (cheap, no parsing).
 
     ``aliases``: :func:`aliases_in` of the whole file, when ``text`` is a part of it.
     """
-    top, deeper = triggers(_tf_tables.load())
+    top, deeper = triggers(_tf_tables.load(), tf1_only)
     for match in _PAIR.finditer(text):
         parent, name = match.groups()
         if (parent, name) in deeper:
@@ -132,6 +141,9 @@ class Tf1ApiRule(Rule):
                 if dotted.split(".")[0] in _API_ROOTS:
                     self.aliases.setdefault(name, set()).add(dotted.rsplit(".", 1)[-1])
 
+        # TF 1 code: names only TF 1 has appear (then `tf.nn.dropout(x, keep_prob)` is TF 1's)
+        self.tf1_file = could_match(self.ctx.text, self.aliases, tf1_only=True)
+
     def relevant(self, text):
         return could_match(text, self.aliases)
 
@@ -146,7 +158,7 @@ class Tf1ApiRule(Rule):
         if any(r.startswith(("tensorflow.compat.v1.", "tensorflow.compat.v2.")) for r in self.names.raw(original)):
             return updated  # already a compat name
         for q in qualified:
-            if q in self.renames:
+            if q in self.renames and self.renames[q][1] != "call":
                 old, new = self.renames[q]
                 new = new or "tf.compat.v1." + old[len("tf."):]
                 text = "{}.{}".format(self.ctx.tf(), new[len("tf."):])
@@ -159,6 +171,27 @@ class Tf1ApiRule(Rule):
                 if q == module or q.startswith(module + "."):
                     self._removed[self.ctx.position(original)] = (original, module)
                     break
+        return updated
+
+    def leave_Call(self, original, updated):
+        """``tf.nn.dropout(x, keep_prob)``: still a TF 2 name, with other arguments (there ``rate``)."""
+        if len(original.args) < 2 or not isinstance(original.func, cst.Attribute):
+            return updated
+        if any(r.startswith(("tensorflow.compat.v1.", "tensorflow.compat.v2.")) for r in self.names.raw(original.func)):
+            return updated
+        for q in self.names.of(original.func):
+            if self.renames.get(q, (None, None))[1] == "call":
+                old = self.renames[q][0]
+                if not self.tf1_file:
+                    self.report(original, "`{}`: TF 1 and TF 2 read these arguments differently (tf_upgrade_v2 "
+                                "rewrites them); if this is TF 1 code use `tf.compat.v1.{}`".format(
+                                    code(original.func), old[len("tf."):]), False)
+                    return updated
+                text = "{}.compat.v1.{}".format(self.ctx.tf(), old[len("tf."):])
+                self.report(original, "`{}` with these arguments means something else in TF 2 (tf_upgrade_v2 "
+                            "rewrites them) -> `{}`, which keeps the TF 1 meaning".format(code(original.func), text),
+                            True)
+                return updated.with_changes(func=cst.parse_expression(text))
         return updated
 
     def finish(self):
