@@ -471,9 +471,11 @@ def test_model_add_metric_in_a_vae_is_reported_with_its_line():
         inputs = keras.Input(shape=(8,))
         vae = keras.Model(inputs, inputs)
         vae.add_metric(kl_loss, name="kl_loss", aggregation="mean")
+        vae.add_loss(K.mean(kl_loss))
+        vae.add_loss(lambda: 0.01 * tf.reduce_sum(vae.weights[0]))
     """
     new, findings = migrate(source)
-    assert [(f.line, f.rule, f.fixed) for f in findings] == [(5, "CM011", False)]
+    assert [(f.line, f.rule, f.fixed) for f in findings] == [(5, "CM011", False), (6, "CM011", False)]
     assert "compat_metrics.MetricLayer" in findings[0].message and new == textwrap.dedent(source)
 
 
