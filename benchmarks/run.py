@@ -34,7 +34,7 @@ PARTS = [
     ("metric_state_tf2_function", "tf2", "metric_state.py", ["--mode", "function", "--rounds", "6"]),
     ("streaming_tf2", "tf2", "streaming.py", ["--rounds", "7", "--updates", "20"]),
     ("import_tf2", "tf2", "import_time.py", ["--repeats", "3"]),
-    ("migrate", "tf2", "migrate_speed.py", ["--rounds", "3"]),
+    ("migrate", "tf2", "migrate_speed.py", ["--rounds", "3", "--files", "600"]),
 ]
 QUICK = {"--rounds": "2", "--repeats": "1", "--updates": "3", "--files": "60"}
 

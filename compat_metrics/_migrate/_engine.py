@@ -69,8 +69,7 @@ class _Dispatcher(cst.CSTTransformer):
         self.skip = skip  # top-level statements no rule can change: not visited
         self.hooks = {kind: [getattr(rule, "leave_" + kind) for rule in rules if hasattr(rule, "leave_" + kind)]
                       for kind in _HOOKS}
-
-        self._fixed_before = []
+        self._fixed_before = []  # len(ctx.findings) when each open statement was entered
 
     def on_visit(self, node):
         top = self.ctx.top_index.get(node)
