@@ -70,7 +70,7 @@ def tf1_interpreter(args):
 
 def run_part(name, python, script, extra, results, quick):
     if quick:
-        extra = [QUICK.get(a, a) if i and extra[i - 1] in QUICK else a for i, a in enumerate(extra)]
+        extra = [QUICK[extra[i - 1]] if i and extra[i - 1] in QUICK else a for i, a in enumerate(extra)]
     out = os.path.join(results, name + ".json")
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONHASHSEED="0",
                PYTHONPATH=os.pathsep.join([ROOT] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
