@@ -14,7 +14,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from ._syntax import (INPUT_MAKERS, LOSS_BASES, METRIC_BASES, bound_name, canonical, code, comma_space,
-                      compile_keywords, is_tfa_from_import, walk)
+                      compile_keywords, dotted, is_tfa_from_import, walk)
 
 Finding = collections.namedtuple("Finding", "line column rule message fixed")
 
@@ -243,7 +243,7 @@ class Context(object):
     def compat(self, name):
         """The expression ``compat_metrics.<name>`` (and remember to import compat_metrics)."""
         self.needs_compat_import = True
-        return cst.parse_expression("compat_metrics." + name)
+        return dotted("compat_metrics." + name)
 
     def other_module(self, node):
         """Whether an import binds ``node`` to something that is not Keras (``re.compile``, ``py_compile.compile``)."""

@@ -33,6 +33,15 @@ def code(node):
     return _EMPTY_MODULE.code_for_node(node)
 
 
+def dotted(text):
+    """The expression for a dotted name (``"tf.compat.v1.placeholder"``), built without the parser."""
+    parts = text.split(".")
+    node = cst.Name(parts[0])
+    for part in parts[1:]:
+        node = cst.Attribute(value=node, attr=cst.Name(part))
+    return node
+
+
 def is_self_attr(node, attr=None):
     """Whether ``node`` is ``self.<attr>`` (any attribute when ``attr`` is None)."""
     return (isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self"
@@ -120,9 +129,15 @@ def keyword_value(call, keyword):
 
 
 _FIELDS = {}
-# leaves of no interest to any rule: not descended into
-_SKIP = (cst.SimpleWhitespace, cst.ParenthesizedWhitespace, cst.TrailingWhitespace, cst.EmptyLine, cst.Newline,
-         cst.Comment, cst.BaseParenthesizableWhitespace)
+# node types of no interest to any rule (whitespace, comments, punctuation, operators): not walked
+_LEAVES = frozenset(
+    kind for kind in vars(cst).values() if isinstance(kind, type) and issubclass(kind, cst.CSTNode) and issubclass(
+        kind, (cst.BaseParenthesizableWhitespace, cst.TrailingWhitespace, cst.EmptyLine, cst.Newline, cst.Comment,
+               cst.Comma, cst.Dot, cst.LeftParen, cst.RightParen, cst.AssignEqual, cst.Colon, cst.Semicolon,
+               cst.LeftSquareBracket, cst.RightSquareBracket, cst.LeftCurlyBrace, cst.RightCurlyBrace,
+               cst.BaseBinaryOp, cst.BaseUnaryOp, cst.BaseBooleanOp, cst.BaseCompOp, cst.BaseAugOp, cst.ImportStar,
+               cst.Annotation)))
+_IS_NODE = {}
 
 
 def _child_fields(kind):
@@ -130,6 +145,14 @@ def _child_fields(kind):
     if names is None:
         names = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(kind))
     return names
+
+
+def _walked(kind):
+    """Whether values of type ``kind`` are nodes to walk into (exact types: isinstance on ABCs is slow)."""
+    found = _IS_NODE.get(kind)
+    if found is None:
+        found = _IS_NODE[kind] = issubclass(kind, cst.CSTNode) and kind not in _LEAVES
+    return found
 
 
 def walk(node):
@@ -145,11 +168,11 @@ def walk(node):
         found = []
         for name in _child_fields(type(current)):
             value = getattr(current, name)
-            if isinstance(value, cst.CSTNode):
-                if not isinstance(value, _SKIP):
-                    found.append(value)
-            elif isinstance(value, (list, tuple)):
-                found.extend(v for v in value if isinstance(v, cst.CSTNode) and not isinstance(v, _SKIP))
+            kind = type(value)
+            if kind is list or kind is tuple:
+                found.extend(v for v in value if _walked(type(v)))
+            elif _walked(kind):
+                found.append(value)
         stack.extend(reversed(found))
 
 

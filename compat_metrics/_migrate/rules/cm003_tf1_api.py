@@ -17,7 +17,7 @@ import libcst as cst
 
 from .. import _tf_tables
 from .._context import Rule
-from .._syntax import canonical, code
+from .._syntax import canonical, code, dotted
 
 # canonical name -> compat_metrics replacement (this library's own, not a rename of TF's)
 SESSIONS = {
@@ -154,7 +154,7 @@ class Tf1ApiRule(Rule):
                 self.ctx.needs_compat_import = True
                 text = SESSIONS[q]
                 self.report(original, "`{}` does not exist in TF 2.x -> `{}`".format(code(original), text), True)
-                return cst.parse_expression(text)
+                return dotted(text)
         if any(r.startswith(("tensorflow.compat.v1.", "tensorflow.compat.v2.")) for r in self.names.raw(original)):
             return updated  # already a compat name
         for q in qualified:
@@ -166,7 +166,7 @@ class Tf1ApiRule(Rule):
                             .format(code(original), text, "" if new == self.tables.renames[old]
                                     else "; tf_upgrade_v2 would use {} with changed arguments".format(
                                         self.tables.renames[old])), True)
-                return cst.parse_expression(text)
+                return dotted(text)
             for module in self.modules:
                 if q == module or q.startswith(module + "."):
                     self._removed[self.ctx.position(original)] = (original, module)
@@ -191,7 +191,7 @@ class Tf1ApiRule(Rule):
                 self.report(original, "`{}` with these arguments means something else in TF 2 (tf_upgrade_v2 "
                             "rewrites them) -> `{}`, which keeps the TF 1 meaning".format(code(original.func), text),
                             True)
-                return updated.with_changes(func=cst.parse_expression(text))
+                return updated.with_changes(func=dotted(text))
         return updated
 
     def finish(self):
