@@ -251,10 +251,39 @@ def state_section(lines, payloads):
     lines.append("")
 
 
+MIGRATE_TEXT = {"migrate": "`compat-metrics migrate --write` (every core)",
+                "migrate_1_job": "`compat-metrics migrate --write --jobs 1`",
+                "tf_upgrade_v2": "`tf_upgrade_v2 --intree` (TensorFlow's, one process)"}
+
+
+def migrate_section(lines, payload):
+    """Section 6: compat-metrics migrate against tf_upgrade_v2 on the same generated tree."""
+    if payload is None:
+        return
+    lines += ["## 6. `compat-metrics migrate` and `tf_upgrade_v2` on one tree — {}".format(_stack(payload)), "",
+              "A generated tree of {} training-code files ({:.1f} MB: TF1 session scripts, keras.io custom "
+              "models, custom losses and metrics, VAEs, clean TF2 scripts, utilities; "
+              "`tests/migrate_corpus/generate.py`), a fresh copy per run; whole commands timed, start-up "
+              "included. {} files passed the per-rule text test and were parsed; {} findings, {} rewritten. "
+              "{} rounds, rotated order, {} cores; ratio = median (25th–75th percentile) over rounds of "
+              "migrate / tf_upgrade_v2 within a round. Command: `{}`.".format(
+                  payload["files"], payload["bytes"] / 1e6, payload["parsed_files"], payload["findings"],
+                  payload["fixed"], payload["rounds"], payload["jobs"], payload["command"]), "",
+              "| command | wall s | CPU s | wall ratio | CPU ratio |", "|---|---:|---:|---:|---:|"]
+    for name, entry in _ordered(payload["variants"], MIGRATE_TEXT):
+        lines.append("| {} | {:.1f} | {:.1f} | {:.2f} ({:.2f}–{:.2f}) | {:.2f} ({:.2f}–{:.2f}) |".format(
+            MIGRATE_TEXT.get(name, name), entry["wall"]["median"], entry["cpu"]["median"],
+            entry["wall_ratio_to_tf_upgrade_v2"]["median"], entry["wall_ratio_to_tf_upgrade_v2"]["p25"],
+            entry["wall_ratio_to_tf_upgrade_v2"]["p75"], entry["cpu_ratio_to_tf_upgrade_v2"]["median"],
+            entry["cpu_ratio_to_tf_upgrade_v2"]["p25"], entry["cpu_ratio_to_tf_upgrade_v2"]["p75"]))
+    lines.append("")
+
+
 def write(results, doc, command, total_seconds=None):
     parts = {name: _load(results, name) for name in (
         "training_tf1_graph", "training_tf2_function", "training_tf2_eager", "streaming_tf2",
-        "graph_cost_tf1", "import_tf1", "import_tf2", "metric_state_tf1_graph", "metric_state_tf2_function")}
+        "graph_cost_tf1", "import_tf1", "import_tf2", "metric_state_tf1_graph", "metric_state_tf2_function",
+        "migrate")}
     any_payload = next(p for p in parts.values() if p is not None)
     machine = any_payload["machine"]
     lines = ["# Performance", "",
@@ -274,6 +303,7 @@ def write(results, doc, command, total_seconds=None):
     graph_section(lines, parts["graph_cost_tf1"])
     import_section(lines, [parts["import_tf1"], parts["import_tf2"]])
     state_section(lines, [parts["metric_state_tf1_graph"], parts["metric_state_tf2_function"]])
+    migrate_section(lines, parts["migrate"])
     notes = os.path.join(HERE, "notes.md")
     if os.path.exists(notes):
         with open(notes) as handle:

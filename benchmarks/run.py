@@ -34,8 +34,9 @@ PARTS = [
     ("metric_state_tf2_function", "tf2", "metric_state.py", ["--mode", "function", "--rounds", "6"]),
     ("streaming_tf2", "tf2", "streaming.py", ["--rounds", "7", "--updates", "20"]),
     ("import_tf2", "tf2", "import_time.py", ["--repeats", "3"]),
+    ("migrate", "tf2", "migrate_speed.py", ["--rounds", "3", "--files", "600"]),
 ]
-QUICK = {"--rounds": "2", "--repeats": "1", "--updates": "3"}
+QUICK = {"--rounds": "2", "--repeats": "1", "--updates": "3", "--files": "60"}
 
 
 def find_python37():
@@ -69,7 +70,7 @@ def tf1_interpreter(args):
 
 def run_part(name, python, script, extra, results, quick):
     if quick:
-        extra = [QUICK.get(a, a) if i and extra[i - 1] in QUICK else a for i, a in enumerate(extra)]
+        extra = [QUICK[extra[i - 1]] if i and extra[i - 1] in QUICK else a for i, a in enumerate(extra)]
     out = os.path.join(results, name + ".json")
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONHASHSEED="0",
                PYTHONPATH=os.pathsep.join([ROOT] + [p for p in [os.environ.get("PYTHONPATH")] if p]))

@@ -1,18 +1,30 @@
 """``compat-metrics migrate PATH...``: report, diff or rewrite TF1-era loss and metric code.
 
-Exit status: 0 when nothing was found, 1 when something was, 2 on a usage
-error or when a file could not be read or parsed (it is reported and skipped;
-the other files are still processed and nothing is written for it).
+Exit status: 0 when nothing was found (nothing changed, nothing to do), 1 when
+something was, 2 on a usage error or when a file could not be read or parsed
+(it is reported and skipped; the other files are still processed and nothing
+is written for it). Reported-only findings the user keeps are silenced with a
+``# compat-metrics: ignore[RULE]`` comment on their line or ``--ignore RULE``.
+
+Files are processed in parallel (``--jobs``, default every core); a file whose
+text no rule can match (a cheap regular-expression test per rule) is only
+checked for syntax with :mod:`ast`, not parsed with LibCST.
 """
 
+import ast
 import difflib
+import io
 import json
+import multiprocessing
 import os
 import sys
+import tokenize
 
 HELP = "find TF1/early-TF2 loss and metric patterns and rewrite them to compat_metrics"
 
 _SKIP_DIRS = {"__pycache__", "site-packages", "node_modules"}
+# below this many files, starting worker processes costs more than it saves
+_PARALLEL_MIN_FILES = 16
 
 
 def add_arguments(parser):
@@ -21,6 +33,10 @@ def add_arguments(parser):
     parser.add_argument("--diff", action="store_true", help="print a unified diff of the rewrites")
     parser.add_argument("--write", action="store_true", help="rewrite the files in place")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    parser.add_argument("--ignore", metavar="RULES", default="",
+                        help="comma-separated rules whose reported-only findings are not shown (e.g. CM005,CM011)")
+    parser.add_argument("--jobs", "-j", type=int, default=0, metavar="N",
+                        help="worker processes (default: one per core)")
     parser.add_argument("--list-rules", action="store_true", help="print the rules and exit")
     parser.set_defaults(run=run, usage_error=parser.error)
 
@@ -46,55 +62,104 @@ def _helpers():
     return {name: name for name in ("train_step", "add_metric") if name in exported}
 
 
-def migrate_paths(paths, write=False, helpers=None):
-    """Run the rules over ``paths``; returns a list of per-file dicts (see ``--format json``)."""
-    from ._engine import MigrateError, migrate_source
+def _decode(source):
+    """The text of ``source`` (bytes) as Python reads it; raises MigrateError when it cannot be decoded."""
+    from ._engine import MigrateError
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
+        return source.decode(encoding)
+    except UnicodeDecodeError as error:
+        raise MigrateError("cannot decode the file (no coding declaration, and not valid UTF-8: {})".format(error))
+    except (LookupError, SyntaxError) as error:
+        raise MigrateError("cannot decode the file: {}".format(error))
+
+
+def _check_syntax(text):
+    from ._engine import MigrateError
+    try:
+        ast.parse(text)
+    except SyntaxError as error:
+        raise MigrateError("not valid Python, skipped: {} (line {}, column {})".format(
+            error.msg, error.lineno, (error.offset or 0)))
+    except ValueError as error:  # e.g. null bytes
+        raise MigrateError("not valid Python, skipped: {}".format(error))
+
+
+def _migrate_file(task):
+    """One file: ``(path, write, helpers, ignore)`` -> the per-file dict (see ``--format json``)."""
+    from ._engine import MigrateError, could_match, migrate_source
+
+    path, write, helpers, ignore = task
+    entry = {"path": path, "status": "ok", "error": None, "findings": [], "diff": ""}
+    try:
+        with open(path, "rb") as handle:
+            source = handle.read()
+    except OSError as error:
+        entry.update(status="error", error="cannot read: {}".format(error))
+        return entry
+    if not source.strip():
+        entry["status"] = "empty"
+        return entry
+    try:
+        text = _decode(source)
+        if not could_match(text):
+            _check_syntax(text)  # what LibCST would have reported
+            return entry
+        new_source, findings = migrate_source(source, helpers=helpers)
+    except MigrateError as error:
+        entry.update(status="error", error=str(error))
+        return entry
+    entry["findings"] = [dict(f._asdict()) for f in findings if f.fixed or f.rule not in ignore]
+    if new_source != source:
+        new_text = _decode(new_source)
+        entry["diff"] = "".join(difflib.unified_diff(
+            text.splitlines(True), new_text.splitlines(True), "a/" + path, "b/" + path))
+        if write:
+            with open(path, "wb") as handle:
+                handle.write(new_source)
+            entry["status"] = "rewritten"
+    return entry
+
+
+def migrate_paths(paths, write=False, helpers=None, ignore=(), jobs=0):
+    """Run the rules over ``paths``; returns a list of per-file dicts (see ``--format json``).
+
+    ``jobs`` worker processes (0: one per core) share the files.
+    """
+    from . import _tf_tables
 
     errors = []
-    results = []
-    for path in _python_files(paths, errors):
-        entry = {"path": path, "status": "ok", "error": None, "findings": [], "diff": ""}
-        try:
-            with open(path, "rb") as handle:
-                source = handle.read()
-        except OSError as error:
-            entry.update(status="error", error="cannot read: {}".format(error))
-            results.append(entry)
-            continue
-        if not source.strip():
-            entry["status"] = "empty"
-            results.append(entry)
-            continue
-        try:
-            new_source, findings = migrate_source(source, helpers=helpers)
-        except MigrateError as error:
-            entry.update(status="error", error=str(error))
-            results.append(entry)
-            continue
-        entry["findings"] = [dict(f._asdict()) for f in findings]
-        if new_source != source:
-            old_text, new_text = _text(source), _text(new_source)
-            entry["diff"] = "".join(difflib.unified_diff(
-                old_text.splitlines(True), new_text.splitlines(True), "a/" + path, "b/" + path))
-            if write:
-                with open(path, "wb") as handle:
-                    handle.write(new_source)
-                entry["status"] = "rewritten"
-        results.append(entry)
+    files = list(_python_files(paths, errors))
+    _tf_tables.load()  # once, before the workers start
+    tasks = [(path, write, helpers, frozenset(ignore)) for path in files]
+    jobs = jobs or os.cpu_count() or 1
+    if jobs > 1 and len(tasks) >= _PARALLEL_MIN_FILES:
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("fork" if "fork" in methods else None)
+        with context.Pool(min(jobs, len(tasks))) as pool:
+            results = pool.map(_migrate_file, tasks, chunksize=max(1, len(tasks) // (jobs * 8)))
+    else:
+        results = [_migrate_file(task) for task in tasks]
     for path, message in errors:
         results.append({"path": path, "status": "error", "error": message, "findings": [], "diff": ""})
     return results
-
-
-def _text(source):
-    from libcst import parse_module
-    return parse_module(source).code
 
 
 def _exit_status(results):
     if any(r["status"] == "error" for r in results):
         return 2
     return 1 if any(r["findings"] for r in results) else 0
+
+
+def _renames_note():
+    """What CM003 could not check, when TensorFlow's upgrade tables are missing; else None."""
+    from . import _tf_tables
+    tables = _tf_tables.load()
+    if tables.available:
+        return None
+    return ("CM003 checked sessions only: TF1 API names were not looked up, as TensorFlow's tf_upgrade_v2 "
+            "tables were not found ({}). Run compat-metrics migrate with a Python that has TensorFlow "
+            "installed, or run tf_upgrade_v2.".format(tables.reason))
 
 
 def run(args):
@@ -111,8 +176,16 @@ def run(args):
         return 0
     if not args.paths:
         args.usage_error("give at least one PATH (or --list-rules)")  # exits with status 2
-    results = migrate_paths(args.paths, write=args.write, helpers=_helpers())
+    ignore = {r.strip().upper() for r in args.ignore.split(",") if r.strip()}
+    unknown = sorted(ignore - set(_engine.RULES))
+    if unknown:
+        args.usage_error("Invalid `--ignore`: unknown rule(s) {}; the rules are {}. Received: --ignore {}".format(
+            ", ".join(unknown), ", ".join(_engine.RULES), args.ignore))
+    if args.jobs < 0:
+        args.usage_error("Invalid `--jobs`: it must be >= 0 (0: one per core). Received: --jobs {}".format(args.jobs))
+    results = migrate_paths(args.paths, write=args.write, helpers=_helpers(), ignore=ignore, jobs=args.jobs)
     status = _exit_status(results)
+    note = _renames_note()
     if args.format == "json":
         for entry in results:
             if not args.diff:
@@ -124,6 +197,7 @@ def run(args):
             "errors": sum(1 for r in results if r["status"] == "error"),
             "written": bool(args.write),
             "exit_status": status,
+            "tf1_renames": note or "TensorFlow's tf_upgrade_v2 tables",
         }
         json.dump({"results": results, "summary": summary}, sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -141,6 +215,8 @@ def run(args):
     count = sum(len(r["findings"]) for r in results)
     fixable = sum(1 for r in results for f in r["findings"] if f["fixed"])
     errors = sum(1 for r in results if r["status"] == "error")
+    if note:
+        print("note: " + note, file=sys.stderr)
     print("{} file(s), {} finding(s), {} {}, {} error(s)".format(
         len(results), count, fixable, "rewritten" if args.write else "can be rewritten (--diff, --write)", errors),
         file=sys.stderr)

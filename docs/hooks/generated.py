@@ -131,15 +131,20 @@ def tox_markdown():
 
 
 def migrate_rules_markdown():
-    tree = ast.parse((ROOT / "compat_metrics" / "_migrate" / "_engine.py").read_text())
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name) and node.targets[0].id == "RULES":
-            rules = ast.literal_eval(node.value.args[0])
-            break
-    else:
-        raise ValueError("RULES not found in compat_metrics/_migrate/_engine.py")
+    """The rule table, read from the rule modules' ``ID``/``NAME``/``DOC`` without importing them (no LibCST)."""
+    rules = []
+    for path in sorted((ROOT / "compat_metrics" / "_migrate" / "rules").glob("cm*.py")):
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.ClassDef):
+                fields = {item.targets[0].id: ast.literal_eval(item.value) for item in node.body
+                          if isinstance(item, ast.Assign) and isinstance(item.targets[0], ast.Name)
+                          and item.targets[0].id in ("ID", "NAME", "DOC")}
+                if len(fields) == 3:
+                    rules.append((fields["ID"], fields["NAME"], fields["DOC"]))
+    if not rules:
+        raise ValueError("no rules found in compat_metrics/_migrate/rules/cm*.py")
     lines = ["| rule | name | finds and rewrites |", "|---|---|---|"]
-    for rule, (name, text) in sorted(rules):
+    for rule, name, text in sorted(rules):
         lines.append("| {} | `{}` | {} |".format(rule, name, text.replace("|", "\\|")))
     return "\n".join(lines)
 
