@@ -63,6 +63,8 @@ def _load():
 
 
 def __getattr__(name):
+    if name in _EXPORTS and _EXPORTS[name] is None:  # a submodule (runtime): imported alone, so that
+        return importlib.import_module("." + name, __name__)  # ``from .. import runtime`` inside the package
     if name in _EXPORTS:
         _load()
         return globals()[name]

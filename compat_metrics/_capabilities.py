@@ -31,6 +31,8 @@ Flags (all ``bool`` unless noted):
     HAS_F1_SCORE: ``keras.metrics.F1Score`` is built in (TF >= 2.13, Keras 3).
     HAS_LAYER_ADD_METRIC: ``Layer.add_metric`` exists (removed in Keras 3).
     HAS_MODEL_ADD_LOSS_SYMBOLIC: ``model.add_loss(symbolic tensor)`` works (not Keras 3).
+    LOSS_REDUCTION_AUTO: losses take ``reduction="auto"`` (Keras 2); Keras 3 refuses it,
+        so a loss saved by Keras 2 is loaded with the reduction ``"auto"`` meant.
     ADD_WEIGHT_NAME_FIRST: ``add_weight``'s first positional argument is ``name``
         (Keras 2); Keras 3 takes ``shape`` first. The library passes keywords.
     REGISTERED_NAMES: ``keras.utils.get_registered_name`` exists (TF >= 2.2):
@@ -71,6 +73,7 @@ DICT_RESULTS_FLATTENED = HAS_TRAIN_STEP
 HAS_F1_SCORE = hasattr(_keras.metrics, "F1Score")
 HAS_LAYER_ADD_METRIC = not KERAS3  # Keras 3 keeps the name, raising NotImplementedError
 HAS_MODEL_ADD_LOSS_SYMBOLIC = not KERAS3
+LOSS_REDUCTION_AUTO = hasattr(getattr(_keras.losses, "Reduction", None), "AUTO")
 ADD_WEIGHT_NAME_FIRST = not KERAS3
 REGISTERED_NAMES = hasattr(_keras.utils, "get_registered_name")
 SAVED_MODEL_FORMAT = not KERAS3 and HAS_TRAIN_STEP
@@ -88,9 +91,10 @@ RELEASE = (TF_VERSION.major, TF_VERSION.minor)
 NAMES = (
     "KERAS3", "GRAPH_MODE", "HAS_TRAIN_STEP", "HONOURS_RUN_TF_FUNCTION", "ACCEPTS_RUN_TF_FUNCTION",
     "HAS_COMPUTE_LOSS", "HAS_COMPUTE_METRICS", "RESET_IS_RESET_STATE", "HAS_RESET_STATES",
-    "DICT_RESULTS_FLATTENED", "HAS_F1_SCORE", "HAS_LAYER_ADD_METRIC", "HAS_MODEL_ADD_LOSS_SYMBOLIC",
-    "ADD_WEIGHT_NAME_FIRST", "REGISTERED_NAMES", "SAVED_MODEL_FORMAT", "SAVED_MODEL_METRICS_BY_CLASS_NAME", "GRADIENT_NORM_DISTRIBUTED",
-    "HAS_LOSS_SCALE_OPTIMIZER",    "KERAS3_KEEPS_TRAIN_STEP_LOGS", "KERAS3_NEW_REGISTERED_NAMES",
+    "DICT_RESULTS_FLATTENED", "HAS_F1_SCORE", "HAS_LAYER_ADD_METRIC", "HAS_MODEL_ADD_LOSS_SYMBOLIC", "LOSS_REDUCTION_AUTO",
+    "ADD_WEIGHT_NAME_FIRST", "REGISTERED_NAMES", "SAVED_MODEL_FORMAT", "SAVED_MODEL_METRICS_BY_CLASS_NAME",
+    "GRADIENT_NORM_DISTRIBUTED", "HAS_LOSS_SCALE_OPTIMIZER", "KERAS3_KEEPS_TRAIN_STEP_LOGS",
+    "KERAS3_NEW_REGISTERED_NAMES",
 )
 
 
