@@ -8,6 +8,8 @@
   need it.
 """
 
+import contextlib
+
 import tensorflow as tf
 
 from . import runtime
@@ -136,7 +138,9 @@ def compile(model, **kwargs):  # noqa: A001 - mirrors Model.compile
     runtime.check_graph_mode_supported("compat_metrics.compile")
     impl.check_step_overrides(model)
     _check_shared_confusion_matrices(kwargs)
-    kwargs = _per_class_views(kwargs)
+    strategy = getattr(model, "distribute_strategy", None)
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():  # views' variables beside the model's
+        kwargs = _per_class_views(kwargs)
     bind_input_losses(model, kwargs.get("loss"))
     for key in ("metrics", "weighted_metrics"):
         if kwargs.get(key) is not None:

@@ -132,6 +132,8 @@ class ConfusionMatrix(_SharedMixin, Metric):
         building its own (ReadVariableOp is stateful: Grappler does not merge them).
         """
         if tf.executing_eagerly():  # keyed by the matrix's content: a reduction is a function of it
+            if tf.distribute.has_strategy():  # a sync-on-read matrix cannot be read to NumPy in replica context
+                return compute()
             current = self.matrix.numpy()
             cached = self._reads.value.get(self)
             if cached is None or cached[0].get(key) is None or not np.array_equal(cached[0][key][0], current):
