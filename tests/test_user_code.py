@@ -50,3 +50,7 @@ def test_seed_classes_epoch_by_epoch():
 
 def test_plain_tracker_component_never_tracked_is_a_clear_error():
     uc.check_plain_tracker_component_never_tracked_is_a_clear_error()
+
+
+def test_rank_one_labels_count_as_on_keras2():
+    uc.check_rank_one_labels_count_as_on_keras2()

@@ -460,3 +460,16 @@ def check_plain_tracker_component_never_tracked_is_a_clear_error():
     with pytest.raises((ValueError, tf.errors.InvalidArgumentError), match="msee.*never tracked"):
         compat_metrics.compile(model, optimizer="sgd", loss=loss_fn, metrics=[tracker.metric("msee")])
         model.fit(x, y, epochs=1, verbose=0)
+
+
+def check_rank_one_labels_count_as_on_keras2():
+    """Seed 002 fits with labels of shape (n,): Keras 3 handed them on unexpanded and the count broadcast to (n, n)."""
+    x, y = classification_data()
+    weights = np.random.RandomState(4).uniform(size=len(x)).astype("float32")
+    model = classifier()
+    model.trainable = False
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", weighted_metrics=[CategoricalTruePositives()])
+    history = model.fit(x, y[:, 0], sample_weight=weights, batch_size=16, epochs=2, verbose=0).history
+    right = model.predict(x, batch_size=len(x)).argmax(1) == y[:, 0]
+    key, = [name for name in history if name.endswith("categorical_true_positives")]  # TF 1.15: weighted_...
+    np.testing.assert_allclose(history[key], [np.sum(weights * right)] * 2, rtol=1e-5)

@@ -7,7 +7,12 @@
 - Reset: Keras 3 calls only ``reset_state``; Keras 2 before TF 2.5 calls only
   ``reset_states``; later Keras 2 calls ``reset_state``. Override either one:
   both names call it. The default zeroes every state variable (in TF1 graph
-  mode through the Keras session, as Keras does).
+  mode through the Keras session, as Keras does); in TF1 graph mode the
+  assignments an override builds are run in the Keras session too.
+- ``update_state`` of a user's subclass gets ``(n,)`` labels and sample
+  weights as ``(n, 1)`` beside ``(n, k)`` predictions (Keras 2's rule; Keras 3
+  passes them on), and ``==``/``!=`` between tensors in it compare values in
+  TF1 graph mode (TF 1.15 compares identity there).
 - ``add_weight``: Keras 2 takes ``name`` first, Keras 3 ``shape`` first. Both
   call forms are accepted here (a string first argument is the name), the
   initializer defaults to ``"zeros"`` on every version (Keras 2 would use
@@ -129,6 +134,36 @@ def _tf2_tensor_equality(method):
     return wrapped
 
 
+def _rank(value):
+    shape = getattr(value, "shape", None)
+    if shape is None:
+        return np.ndim(value)
+    return getattr(shape, "rank", None) if not isinstance(shape, tuple) else len(shape)
+
+
+def _keras2_ranks(method):
+    """Wrap a user's ``update_state`` so it gets labels of the rank Keras 2 hands metrics.
+
+    Keras 2 expands class-id labels of shape ``(n,)`` (and sample weights of
+    shape ``(n,)``) to ``(n, 1)`` when predictions are ``(n, k)``; Keras 3 passes
+    them unchanged, so the seeds' ``tf.cast(y_true, "int32") == tf.reshape(tf.argmax(y_pred,
+    1), (-1, 1))`` broadcasts to an ``(n, n)`` comparison and silently counts
+    hundreds of "true positives" in a batch of 48. Done the Keras 2 way on every version.
+    """
+
+    @functools.wraps(method)
+    def wrapped(self, y_true, y_pred, sample_weight=None, *args, **kwargs):
+        if _rank(y_pred) == 2:
+            if _rank(y_true) == 1:
+                y_true = tf.expand_dims(tf.convert_to_tensor(y_true), -1)
+            if sample_weight is not None and _rank(sample_weight) == 1:
+                sample_weight = tf.expand_dims(tf.convert_to_tensor(sample_weight), -1)
+        return method(self, y_true, y_pred, sample_weight, *args, **kwargs)
+
+    wrapped._compat_tensor_equality = getattr(method, "_compat_tensor_equality", False)
+    return wrapped
+
+
 class _Elementwise(object):
     """A function descriptor marking the patched ``Tensor.__eq__``/``__ne__``."""
 
@@ -184,7 +219,10 @@ class Metric(impl.Metric):
             cls.__init__ = _capture_init_args(cls.__dict__["__init__"])
         update_state = cls.__dict__.get("update_state")
         if callable(update_state) and not getattr(update_state, "_compat_tensor_equality", False):
-            cls.update_state = _tf2_tensor_equality(update_state)
+            update_state = _tf2_tensor_equality(update_state)
+            if cls.__module__.split(".")[0] != "compat_metrics":  # users' metrics: Keras 2's label ranks
+                update_state = _keras2_ranks(update_state)
+            cls.update_state = update_state
         for name in ("reset_state", "reset_states"):
             method = cls.__dict__.get(name)
             if callable(method) and not getattr(method, "_compat_runs_in_graph_mode", False):
