@@ -199,10 +199,10 @@ def check_step_overrides(model):
         for name in ("train_step", "test_step"):
             if name in klass.__dict__:
                 raise RuntimeError(
-                    "{}.{} is never called: Keras in TF {} {}has no Model.{} (added in TF 2.2, eager only), so the "
+                    "{}.{} is never called: Keras in {} {}has no Model.{} (added in TF 2.2, eager only), so the "
                     "override's work would silently not run. Put its metrics in compat_metrics.compile(model, "
                     "metrics=[...]) (GradientNorm included) and remove the override, or run on TF >= 2.2 eagerly."
-                    .format(klass.__name__, name, runtime.TF_VERSION,
+                    .format(klass.__name__, name, caps.STACK,
                             "in graph mode " if runtime.in_graph_mode() else "", name))
 
 
