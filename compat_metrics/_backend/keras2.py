@@ -24,6 +24,7 @@ Loss = keras.losses.Loss
 Metric = keras.metrics.Metric
 
 RUN_TF_FUNCTION_FLAG = "experimental_run_tf_function"
+ACCEPTS_AUTO_REDUCTION = True  # Loss(reduction="auto"), which Keras 2 saves
 HONOURS_RUN_TF_FUNCTION = runtime.TF_VERSION < runtime.Version("2.2")
 HAS_TRAIN_STEP = not HONOURS_RUN_TF_FUNCTION
 _backend_module = importlib.import_module(keras.backend.variable.__module__)
