@@ -372,10 +372,14 @@ def run(page, index, tmp_path):
                  "__name__": "doc_example"}
     cwd = os.getcwd()
     os.chdir(str(tmp_path))
+    registered = dict(runtime.keras.utils.get_custom_objects())
     try:
         exec(compile(source(page, index), "{}[{}]".format(page, index), "exec"), namespace)  # noqa: S102
     finally:
         os.chdir(cwd)
+        # The pages' classes (LocLoss, MyLoss, ...) must not replace the tests' classes of the same name.
+        runtime.keras.utils.get_custom_objects().clear()
+        runtime.keras.utils.get_custom_objects().update(registered)
     return namespace
 
 

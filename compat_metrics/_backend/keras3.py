@@ -20,6 +20,7 @@ Loss = keras.losses.Loss
 Metric = keras.metrics.Metric
 
 RUN_TF_FUNCTION_FLAG = "experimental_run_tf_function"
+ACCEPTS_AUTO_REDUCTION = False  # Loss(reduction="auto"), which Keras 2 saves
 HONOURS_RUN_TF_FUNCTION = False
 
 MECHANISMS = {
