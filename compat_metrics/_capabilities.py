@@ -31,8 +31,6 @@ Flags (all ``bool`` unless noted):
     HAS_F1_SCORE: ``keras.metrics.F1Score`` is built in (TF >= 2.13, Keras 3).
     HAS_LAYER_ADD_METRIC: ``Layer.add_metric`` exists (removed in Keras 3).
     HAS_MODEL_ADD_LOSS_SYMBOLIC: ``model.add_loss(symbolic tensor)`` works (not Keras 3).
-    LOSS_REDUCTION_AUTO: losses take ``reduction="auto"`` (Keras 2); Keras 3 refuses it,
-        so a loss saved by Keras 2 is loaded with the reduction ``"auto"`` meant.
     ADD_WEIGHT_NAME_FIRST: ``add_weight``'s first positional argument is ``name``
         (Keras 2); Keras 3 takes ``shape`` first. The library passes keywords.
     REGISTERED_NAMES: ``keras.utils.get_registered_name`` exists (TF >= 2.2):
@@ -48,10 +46,15 @@ Flags (all ``bool`` unless noted):
         ``experimental`` before).
     KERAS3_KEEPS_TRAIN_STEP_LOGS: extra logs returned by a custom ``train_step``
         reach ``History`` (not Keras 3 before 3.3, keras#19529).
+    KERAS3_VARIABLE_AGGREGATION: Keras 3's ``Metric.add_variable`` takes ``aggregation``
+        (not Keras 3.0, which also needs an explicit ``dtype``).
+    KERAS3_COMPUTE_LOSS_TRAINING: Keras 3's ``compute_loss`` takes ``training=`` (not Keras 3.0).
     KERAS3_NEW_REGISTERED_NAMES: Keras >= 3.7 registered-name format (keras#20806).
     STACK: ``"TF 2.3.4 (Keras 2.4.0)"``, for messages.
     RELEASE: ``(major, minor)`` of TensorFlow, for tables and messages only.
 """
+
+import inspect
 
 # Imported by name: ``from . import runtime`` would load the whole package (its lazy ``__getattr__``).
 from .runtime import KERAS_FLAVOUR, KERAS_VERSION, TF_VERSION, Version
@@ -73,7 +76,6 @@ DICT_RESULTS_FLATTENED = HAS_TRAIN_STEP
 HAS_F1_SCORE = hasattr(_keras.metrics, "F1Score")
 HAS_LAYER_ADD_METRIC = not KERAS3  # Keras 3 keeps the name, raising NotImplementedError
 HAS_MODEL_ADD_LOSS_SYMBOLIC = not KERAS3
-LOSS_REDUCTION_AUTO = hasattr(getattr(_keras.losses, "Reduction", None), "AUTO")
 ADD_WEIGHT_NAME_FIRST = not KERAS3
 REGISTERED_NAMES = hasattr(_keras.utils, "get_registered_name")
 SAVED_MODEL_FORMAT = not KERAS3 and HAS_TRAIN_STEP
@@ -82,6 +84,9 @@ SAVE_SUFFIX = ".keras" if KERAS3 else ".h5"
 GRADIENT_NORM_DISTRIBUTED = HAS_TRAIN_STEP
 HAS_LOSS_SCALE_OPTIMIZER = hasattr(getattr(_keras, "mixed_precision", None), "LossScaleOptimizer")
 KERAS3_KEEPS_TRAIN_STEP_LOGS = not KERAS3 or KERAS_VERSION >= Version("3.3")
+KERAS3_VARIABLE_AGGREGATION = KERAS3 and "aggregation" in inspect.signature(_Metric.add_variable).parameters
+KERAS3_COMPUTE_LOSS_TRAINING = KERAS3 and (hasattr(_Model, "_compute_loss")
+                                           or "training" in inspect.signature(_Model.compute_loss).parameters)
 KERAS3_NEW_REGISTERED_NAMES = KERAS3 and KERAS_VERSION >= Version("3.7")
 
 STACK = "TF {} ({} {})".format(TF_VERSION, "tf_keras" if KERAS_FLAVOUR == "tf_keras" else "Keras",
@@ -91,9 +96,10 @@ RELEASE = (TF_VERSION.major, TF_VERSION.minor)
 NAMES = (
     "KERAS3", "GRAPH_MODE", "HAS_TRAIN_STEP", "HONOURS_RUN_TF_FUNCTION", "ACCEPTS_RUN_TF_FUNCTION",
     "HAS_COMPUTE_LOSS", "HAS_COMPUTE_METRICS", "RESET_IS_RESET_STATE", "HAS_RESET_STATES",
-    "DICT_RESULTS_FLATTENED", "HAS_F1_SCORE", "HAS_LAYER_ADD_METRIC", "HAS_MODEL_ADD_LOSS_SYMBOLIC", "LOSS_REDUCTION_AUTO",
+    "DICT_RESULTS_FLATTENED", "HAS_F1_SCORE", "HAS_LAYER_ADD_METRIC", "HAS_MODEL_ADD_LOSS_SYMBOLIC",
     "ADD_WEIGHT_NAME_FIRST", "REGISTERED_NAMES", "SAVED_MODEL_FORMAT", "SAVED_MODEL_METRICS_BY_CLASS_NAME",
     "GRADIENT_NORM_DISTRIBUTED", "HAS_LOSS_SCALE_OPTIMIZER", "KERAS3_KEEPS_TRAIN_STEP_LOGS",
+    "KERAS3_VARIABLE_AGGREGATION", "KERAS3_COMPUTE_LOSS_TRAINING",
     "KERAS3_NEW_REGISTERED_NAMES",
 )
 

@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 
-from . import _capabilities as caps
 from ._backend._hooks import set_state, state
 
 INIT_ARGS = "init_args"  # the _hooks state key (attribute _compat_metrics_init_args)
@@ -80,7 +79,8 @@ def init_args_config(obj, base_config, overridden):
 def loss_from_config(cls, config):
     """A loss from its config, also one saved by Keras 2 (``reduction="auto"``, which Keras 3 refuses)."""
     config = dict(config)
-    if config.get("reduction") == "auto" and not caps.LOSS_REDUCTION_AUTO:
+    from ._backend import impl
+    if config.get("reduction") == "auto" and not impl.ACCEPTS_AUTO_REDUCTION:
         config["reduction"] = "sum_over_batch_size"  # what "auto" meant outside tf.distribute
     return from_config(cls, config)
 

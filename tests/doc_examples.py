@@ -377,16 +377,16 @@ def run(page, index, tmp_path):
                  "has_train_step": getattr(impl, "HAS_TRAIN_STEP", True) and not runtime.in_graph_mode(),
                  "saved_name": "model.keras" if runtime.KERAS_FLAVOUR == "keras3" else "model.h5",
                  "__name__": "doc_example"}
-    registered = runtime.keras.utils.get_custom_objects()
-    before = dict(registered)  # a block's classes (LocLoss, ...) must not replace the tests' own of that name
     cwd = os.getcwd()
     os.chdir(str(tmp_path))
+    registered = dict(runtime.keras.utils.get_custom_objects())
     try:
         exec(compile(source(page, index), "{}[{}]".format(page, index), "exec"), namespace)  # noqa: S102
     finally:
         os.chdir(cwd)
-        registered.clear()
-        registered.update(before)
+        # The pages' classes (LocLoss, MyLoss, ...) must not replace the tests' classes of the same name.
+        runtime.keras.utils.get_custom_objects().clear()
+        runtime.keras.utils.get_custom_objects().update(registered)
     return namespace
 
 

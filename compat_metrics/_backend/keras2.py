@@ -25,6 +25,7 @@ Loss = keras.losses.Loss
 Metric = keras.metrics.Metric
 
 RUN_TF_FUNCTION_FLAG = "experimental_run_tf_function"
+ACCEPTS_AUTO_REDUCTION = True  # Loss(reduction="auto"), which Keras 2 saves
 _backend_module = importlib.import_module(keras.backend.variable.__module__)
 
 MECHANISMS = {

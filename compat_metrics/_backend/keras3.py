@@ -20,6 +20,7 @@ Loss = keras.losses.Loss
 Metric = keras.metrics.Metric
 
 RUN_TF_FUNCTION_FLAG = "experimental_run_tf_function"
+ACCEPTS_AUTO_REDUCTION = False  # Loss(reduction="auto"), which Keras 2 saves
 HONOURS_RUN_TF_FUNCTION = False
 
 MECHANISMS = {
@@ -36,8 +37,11 @@ MECHANISMS = {
 
 def add_weight(layer, name, shape=(), initializer="zeros", dtype=None, aggregation="sum"):
     """``Metric.add_variable`` with keywords only (Keras 3 takes ``shape`` first)."""
-    return layer.add_variable(shape=shape, initializer=initializer, dtype=dtype,
-                              aggregation=aggregation, name=name)
+    if caps.KERAS3_VARIABLE_AGGREGATION:
+        return layer.add_variable(shape=shape, initializer=initializer, dtype=dtype,
+                                  aggregation=aggregation, name=name)
+    # Keras 3.0: no aggregation argument, and no default dtype
+    return layer.add_variable(shape=shape, initializer=initializer, dtype=dtype or layer.dtype, name=name)
 
 
 def new_state_variable(name, dtype):
@@ -234,7 +238,8 @@ _unscale_loss_for_distribution = _find_unscale_loss_for_distribution()
 def step_loss(model, x, y, y_pred, sample_weight):
     """Keras 3's training loss: ``compute_loss``, the loss tracker, then loss scaling."""
     compute_loss = getattr(model, "_compute_loss", None) or model.compute_loss  # passes training= only if accepted
-    loss = compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True)
+    training = {"training": True} if caps.KERAS3_COMPUTE_LOSS_TRAINING else {}
+    loss = compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, **training)
     tracker = getattr(model, "_loss_tracker", None)
     if tracker is not None:
         batch = tf.shape([item for item in tf.nest.flatten(x) if item is not None][0])[0]

@@ -114,7 +114,6 @@ def _tf2_tensor_equality(method):
     as on TF 2.x; TensorFlow's and Keras's own code keep identity.
     """
 
-    @functools.wraps(method)
     def wrapped(self, *args, **kwargs):
         if not runtime.in_graph_mode() or isinstance(tf.Tensor.__dict__.get("__eq__"), _Elementwise):
             return method(self, *args, **kwargs)
@@ -130,7 +129,15 @@ def _tf2_tensor_equality(method):
                 else:
                     setattr(tf.Tensor, name, original)
 
-    wrapped._compat_tensor_equality = True
+    return _named_like(wrapped, method, _compat_tensor_equality=True)
+
+
+def _named_like(wrapped, method, **marks):
+    """``functools.wraps`` without ``__wrapped__``: AutoGraph (TF 2.1) would convert the inner signature."""
+    for name in ("__module__", "__name__", "__qualname__", "__doc__"):
+        setattr(wrapped, name, getattr(method, name, None))
+    for name, value in marks.items():
+        setattr(wrapped, name, value)
     return wrapped
 
 
@@ -151,7 +158,6 @@ def _keras2_ranks(method):
     hundreds of "true positives" in a batch of 48. Done the Keras 2 way on every version.
     """
 
-    @functools.wraps(method)
     def wrapped(self, y_true, y_pred, sample_weight=None, *args, **kwargs):
         if _rank(y_pred) == 2:
             if _rank(y_true) == 1:
@@ -160,8 +166,7 @@ def _keras2_ranks(method):
                 sample_weight = tf.expand_dims(tf.convert_to_tensor(sample_weight), -1)
         return method(self, y_true, y_pred, sample_weight, *args, **kwargs)
 
-    wrapped._compat_tensor_equality = getattr(method, "_compat_tensor_equality", False)
-    return wrapped
+    return _named_like(wrapped, method, _compat_tensor_equality=getattr(method, "_compat_tensor_equality", False))
 
 
 class _Elementwise(object):
@@ -218,11 +223,9 @@ class Metric(impl.Metric):
         if "__init__" in cls.__dict__:
             cls.__init__ = _capture_init_args(cls.__dict__["__init__"])
         update_state = cls.__dict__.get("update_state")
-        if callable(update_state) and not getattr(update_state, "_compat_tensor_equality", False):
-            update_state = _tf2_tensor_equality(update_state)
-            if cls.__module__.split(".")[0] != "compat_metrics":  # users' metrics: Keras 2's label ranks
-                update_state = _keras2_ranks(update_state)
-            cls.update_state = update_state
+        users = cls.__module__.split(".")[0] != "compat_metrics"  # the library's own classes need neither
+        if users and callable(update_state) and not getattr(update_state, "_compat_tensor_equality", False):
+            cls.update_state = _keras2_ranks(_tf2_tensor_equality(update_state))
         for name in ("reset_state", "reset_states"):
             method = cls.__dict__.get(name)
             if callable(method) and not getattr(method, "_compat_runs_in_graph_mode", False):
