@@ -208,7 +208,7 @@ def page_section(results):
                entry.get("date", "?"), "`{}`".format(entry.get("commit", "?"))]
         row += [_cell(entry.get("files", {}).get(f)) for f in features]
         lines.append("| " + " | ".join(row) + " |")
-    failing = [(key, e) for key, e in entries.items() if e.get("failures")]
+    failing = [(key, entries[key]) for key in _matrix.TABLE if entries.get(key, {}).get("failures")]
     if failing:
         lines += ["", "Failures of the last run of each entry:", ""]
         for key, entry in failing:
