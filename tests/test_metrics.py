@@ -5,6 +5,7 @@ Every expected value is computed by scikit-learn or NumPy (tests/metric_scenario
 
 import json
 import os
+import re
 import subprocess
 import sys
 import warnings
@@ -270,8 +271,10 @@ def test_bad_input_raises_and_leaves_state_unchanged(case, mode):
     update = metric.update_state if mode == "eager" else tf.function(lambda y, p: [metric.update_state(y, p)] and None)
     update(sc.format_labels(ids, 3, "one_hot" if y_bad.ndim == 2 else "ids"), probs)
     before = value(metric.confusion_matrix.result())
-    with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+    with pytest.raises(tf.errors.InvalidArgumentError, match=message) as raised:
         update(y_bad, p_bad)
+    if mode == "eager":  # the library's sentence is the first line the user reads
+        assert re.search(message, str(raised.value).splitlines()[0]), str(raised.value)
     np.testing.assert_array_equal(value(metric.confusion_matrix.result()), before)
     np.testing.assert_allclose(value(metric.result()), sc.sklearn_score("f1", ids, probs.argmax(1), 3, "macro"),
                                rtol=1e-5)

@@ -71,7 +71,25 @@ def _static_dim(tensor, axis):
 
 
 def _assert(condition, message, data=()):
+    """An assertion whose failure message starts with ``message``.
+
+    Eagerly it is checked at once and raised as ``InvalidArgumentError`` with the
+    library's sentence first (``tf.debugging.Assert`` would start with
+    ``Expected 'tf.Tensor(False, ...)' to be true``); in graphs it is an ``Assert`` op.
+    """
+    if tf.executing_eagerly():
+        if not bool(condition):
+            raise tf.errors.InvalidArgumentError(None, None, " ".join([message] + [_shown(d) for d in data]))
+        return condition
     return tf.debugging.Assert(condition, [message] + list(data), summarize=8)
+
+
+def _shown(value):
+    """Assertion data as text: ``[0 3]`` for numbers, ``['0.5' '1.5']`` for strings."""
+    array = value.numpy() if hasattr(value, "numpy") else value
+    if getattr(array, "dtype", None) is not None and array.dtype.kind in "SO":
+        array = array.astype(str)
+    return str(array)
 
 
 def _sparse_ids(y_true, num_classes, checks):
