@@ -20,7 +20,7 @@ def _pyenv_root():
     if pyenv:
         try:
             return subprocess.run([pyenv, "root"], stdout=subprocess.PIPE, check=True,
-                                  universal_newlines=True, timeout=20).stdout.strip()
+                                  text=True, timeout=20).stdout.strip()
         except (OSError, subprocess.SubprocessError):
             return None
     default = os.path.expanduser("~/.pyenv")

@@ -37,6 +37,7 @@ def main(argv=None):
     if args.mode == "graph" and hasattr(tf.compat.v1, "disable_v2_behavior"):
         tf.compat.v1.disable_v2_behavior()
     import _util
+
     import compat_metrics
     keras = compat_metrics.keras
 
@@ -48,7 +49,7 @@ def main(argv=None):
         inputs = keras.Input((256,))
         h = inputs
         for i in range(3):
-            h = keras.layers.Dense(512, activation="relu", name="dense_{}".format(i))(h)
+            h = keras.layers.Dense(512, activation="relu", name=f"dense_{i}")(h)
         model = keras.Model(inputs, keras.layers.Dense(10, name="out")(h))
         compat_metrics.compile(model, optimizer="sgd", loss="mse", metrics=metrics)
         model.train_on_batch(x, y)  # build the train function outside the timing

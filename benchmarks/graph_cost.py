@@ -23,8 +23,9 @@ from compat_metrics import runtime  # noqa: E402
 if not runtime.in_graph_mode():
     tf.compat.v1.disable_v2_behavior()
 
-import compat_metrics  # noqa: E402
 import _util  # noqa: E402
+
+import compat_metrics  # noqa: E402
 
 
 def op_types(ops):
@@ -44,9 +45,9 @@ def measure(count):
     with graph.as_default():
         y_true = tf.compat.v1.placeholder(tf.float32, (None, 10))
         y_pred = tf.compat.v1.placeholder(tf.float32, (None, 10))
-        names = ["c{}".format(i) for i in range(count)]
+        names = [f"c{i}" for i in range(count)]
         before = snapshot(graph)
-        tracker = compat_metrics.ComponentTracker(names, name="graph_cost_{}".format(count))
+        tracker = compat_metrics.ComponentTracker(names, name=f"graph_cost_{count}")
         variable_ops = new_ops(graph, before)
         parts = [tf.reduce_mean(tf.square(y_true - y_pred)) * float(i + 1) for i in range(count)]
         before = snapshot(graph)
@@ -60,7 +61,7 @@ def measure(count):
         metric_ops = new_ops(graph, before)
 
         before = snapshot(graph)
-        seed_vars = [tf.compat.v1.get_variable("seed_{}".format(n), (), tf.float32, tf.zeros_initializer())
+        seed_vars = [tf.compat.v1.get_variable(f"seed_{n}", (), tf.float32, tf.zeros_initializer())
                      for n in names]
         seed_variable_ops = new_ops(graph, before)
         before = snapshot(graph)

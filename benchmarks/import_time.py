@@ -31,7 +31,7 @@ def main(argv=None):
     tf_times, cm_times, stack = [], [], None
     for _ in range(args.repeats + 1):
         output = subprocess.run([sys.executable, "-c", PROBE], env=env, stdout=subprocess.PIPE,
-                                check=True, universal_newlines=True).stdout
+                                check=True, text=True).stdout
         tf_time, cm_time, stack = json.loads(output.strip().splitlines()[-1])
         tf_times.append(tf_time)
         cm_times.append(cm_time)

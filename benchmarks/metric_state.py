@@ -33,11 +33,11 @@ def parse_args(argv=None):
 
 ARGS = parse_args()
 sys.argv = [sys.argv[0], "--mode", ARGS.mode, "--out", "unused"]
-import training_step as ts  # noqa: E402  (reads --mode, disables v2 behaviour for graph mode)
+import _util  # noqa: E402
 import tensorflow as tf  # noqa: E402
+import training_step as ts  # noqa: E402  (reads --mode, disables v2 behaviour for graph mode)
 
 import compat_metrics  # noqa: E402
-import _util  # noqa: E402
 
 keras = compat_metrics.keras
 
@@ -46,7 +46,7 @@ class TwoVariables(keras.metrics.Metric):
     """The mean in two scalar variables (the layout before the change)."""
 
     def __init__(self, tracker, component, update_count=True):
-        super(TwoVariables, self).__init__(name=component)
+        super().__init__(name=component)
         self.tracker, self.component, self.update_count = tracker, component, update_count
         self.total = self.add_weight(name="total", shape=(), initializer="zeros")
         self.count = self.add_weight(name="count", shape=(), initializer="zeros")
@@ -71,7 +71,7 @@ def build(kind, index):
     elif kind == "recompute":
         loss, metrics = ts.PlainLoss(parts), [ts.MetricHighCost(fn, "re_" + n) for n, fn in parts]
     else:
-        loss = ts.TrackedLoss(parts, name="ablation_{}".format(index))
+        loss = ts.TrackedLoss(parts, name=f"ablation_{index}")
         if kind in ("last", "mean"):
             metrics = loss.metrics(reduction=kind)
         else:

@@ -50,11 +50,11 @@ def _children_cpu():
 
 def _timed(command, env):
     start, start_cpu = time.perf_counter(), _children_cpu()
-    out = subprocess.run(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out = subprocess.run(command, env=env, capture_output=True)
     wall, cpu = time.perf_counter() - start, _children_cpu() - start_cpu
     if out.returncode not in (0, 1):  # migrate: 1 = findings
         sys.stderr.write(out.stderr.decode()[-3000:])
-        raise SystemExit("{} failed with status {}".format(command[:4], out.returncode))
+        raise SystemExit(f"{command[:4]} failed with status {out.returncode}")
     return wall, cpu, out.stdout
 
 
@@ -97,7 +97,7 @@ def main(argv=None):
                 cpu[name].append(cpu_seconds)
                 if name == "migrate":
                     summary = json.loads(stdout.decode())["summary"]
-                print("round {} {}: {:.1f} s wall, {:.1f} s CPU".format(index, name, seconds, cpu_seconds),
+                print(f"round {index} {name}: {seconds:.1f} s wall, {cpu_seconds:.1f} s CPU",
                       flush=True)
         from compat_metrics._migrate import _engine
         parsed = sum(1 for p in paths if _engine.could_match(open(p, encoding="utf-8").read()))

@@ -97,9 +97,9 @@ def training_section(lines, payloads):
                                                               entry["mean_abs_loss_minus_sum"],
                                                               entry["max_abs_loss_minus_sum"]))
         lines.append("")
-    lines += ["Models: " + "; ".join("`{}`: {}".format(MODEL_LABEL.get(k, k), v) for k, v in MODEL_TEXT.items()) +
+    lines += ["Models: " + "; ".join(f"`{MODEL_LABEL.get(k, k)}`: {v}" for k, v in MODEL_TEXT.items()) +
               ". Loss families: " +
-              "; ".join("`{}`: {}".format(FAMILY_LABEL.get(k, k), v) for k, v in FAMILY_TEXT.items()) + ".", ""]
+              "; ".join(f"`{FAMILY_LABEL.get(k, k)}`: {v}" for k, v in FAMILY_TEXT.items()) + ".", ""]
 
 
 def streaming_section(lines, payload, before=None):
@@ -107,7 +107,7 @@ def streaming_section(lines, payload, before=None):
     ``compat_metrics.F1Score`` row is shown for comparison."""
     if payload is None:
         return
-    lines += ["## 2. Streaming metric updates, 10 classes — {}".format(_stack(payload)), "",
+    lines += [f"## 2. Streaming metric updates, 10 classes — {_stack(payload)}", "",
               "Batches of {} rows; each round is {} update calls per variant inside `tf.function`; "
               "{} rounds; command: `{}`.".format(payload["batch"], payload["updates_per_round"],
                                                 payload["rounds"], payload["command"]), "",
@@ -190,7 +190,7 @@ def in_graph_subsection(lines, payload):
 def graph_section(lines, payload):
     if payload is None:
         return
-    lines += ["## 3. Graph cost per tracked component — {}".format(_stack(payload)), "",
+    lines += [f"## 3. Graph cost per tracked component — {_stack(payload)}", "",
               "Ops counted by diffing `graph.get_operations()` before and after each step of "
               "construction (command: `{}`).".format(payload["command"]), "",
               "| components | ops added by `track` | op types | control deps per tracked value | "
@@ -199,7 +199,7 @@ def graph_section(lines, payload):
     for row in payload["rows"]:
         lines.append("| {} | {} | {} | {} | {} | {} |".format(
             row["components"], row["track_ops"],
-            ", ".join("{} {}".format(k, v) for k, v in sorted(row["track_op_types"].items())),
+            ", ".join(f"{k} {v}" for k, v in sorted(row["track_op_types"].items())),
             row["control_dependencies_per_tracked_value"], row["metric_update_ops"], row["seed_hack_ops"]))
     lines.append("")
 
@@ -260,7 +260,7 @@ def migrate_section(lines, payload):
     """Section 6: compat-metrics migrate against tf_upgrade_v2 on the same generated tree."""
     if payload is None:
         return
-    lines += ["## 6. `compat-metrics migrate` and `tf_upgrade_v2` on one tree — {}".format(_stack(payload)), "",
+    lines += [f"## 6. `compat-metrics migrate` and `tf_upgrade_v2` on one tree — {_stack(payload)}", "",
               "A generated tree of {} training-code files ({:.1f} MB: TF1 session scripts, keras.io custom "
               "models, custom losses and metrics, VAEs, clean TF2 scripts, utilities; "
               "`tests/migrate_corpus/generate.py`), a fresh copy per run; whole commands timed, start-up "
@@ -290,13 +290,12 @@ def write(results, doc, command, total_seconds=None):
              "Numbers from one real run of `{}` (all parts in one invocation{}), on {} ({} cores, {}; "
              "1-minute load average at the start of a part: {}). The machine is shared, so absolute "
              "times are noisy: compare the ratios, measured side by side in one process.".format(
-                 command, ", {:.0f} s".format(total_seconds) if total_seconds else "", machine["cpu"],
+                 command, f", {total_seconds:.0f} s" if total_seconds else "", machine["cpu"],
                  machine["cores"], machine["platform"],
                  ", ".join("{:.1f}".format(p["machine"].get("load_average_1min", float("nan")))
                            for p in parts.values() if p is not None)),
-             "", "Generated {} by `benchmarks/run.py` (re-render: `python benchmarks/report.py`); raw numbers, "
-             "with each part's command, in `benchmarks/results/*.json`.".format(
-                 datetime.date.today().isoformat()), ""]
+             "", f"Generated {datetime.date.today().isoformat()} by `benchmarks/run.py` (re-render: `python benchmarks/report.py`); raw numbers, "
+             "with each part's command, in `benchmarks/results/*.json`.", ""]
     training_section(lines, [parts["training_tf1_graph"], parts["training_tf2_function"],
                              parts["training_tf2_eager"]])
     streaming_section(lines, parts["streaming_tf2"], _load(results, "streaming_tf2_before"))

@@ -107,11 +107,11 @@ def main(argv=None):
         if wanted is not None and name not in wanted:
             continue
         if pythons.get(key) is None:
-            print("\n== {}: skipped, no python3.7 for TF 1.15 on PATH".format(name))
+            print(f"\n== {name}: skipped, no python3.7 for TF 1.15 on PATH")
             continue
         payloads[name] = run_part(name, pythons[key], script, extra, args.results, args.quick)
     total = time.perf_counter() - start
-    print("\nbenchmarks took {:.0f} s".format(total))
+    print(f"\nbenchmarks took {total:.0f} s")
     if wanted is None and not args.quick:
         import report
         report.write(args.results, args.doc, args.command, total)

@@ -36,10 +36,10 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import _util  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import compat_metrics  # noqa: E402
-import _util  # noqa: E402
 from compat_metrics import metrics as cmm  # noqa: E402
 
 CLASSES = 10

@@ -62,8 +62,9 @@ if ARGS is not None and ARGS.mode == "graph":
     if not _runtime.in_graph_mode():
         tf.compat.v1.disable_v2_behavior()
 
-import compat_metrics  # noqa: E402
 import _util  # noqa: E402
+
+import compat_metrics  # noqa: E402
 
 keras = compat_metrics.keras
 _PROJECTION = np.random.RandomState(1).normal(size=(CLASSES, PROJECTION)).astype("float32") * np.float32(CLASSES ** -0.5)
@@ -111,7 +112,7 @@ class PlainLoss(keras.losses.Loss):
     """The same loss without tracking."""
 
     def __init__(self, parts, name="plain"):
-        super(PlainLoss, self).__init__(name=name)
+        super().__init__(name=name)
         self.parts = parts
 
     def call(self, y_true, y_pred):
@@ -123,7 +124,7 @@ class TrackedLoss(compat_metrics.ComponentLoss):
 
     def __init__(self, parts, name):
         self.parts = parts
-        super(TrackedLoss, self).__init__(components=[n for n, _ in parts], name=name)
+        super().__init__(components=[n for n, _ in parts], name=name)
 
     def call(self, y_true, y_pred):
         return tf.add_n([self.track(n, fn(y_true, y_pred)) for n, fn in self.parts])
@@ -133,7 +134,7 @@ class MetricHighCost(keras.metrics.Metric):
     """A recomputing metric: compute the component again, keep the batch value."""
 
     def __init__(self, fn, name):
-        super(MetricHighCost, self).__init__(name=name)
+        super().__init__(name=name)
         self.fn = fn
         self.value = self.add_weight(name="value", shape=(), initializer="zeros")
 
@@ -161,7 +162,7 @@ def build(model_name, family, variant, index):
     elif variant == "recompute":
         loss, metrics = PlainLoss(parts), [MetricHighCost(fn, "re_" + n) for n, fn in parts]
     else:
-        loss = TrackedLoss(parts, name="{}_{}_{}_{}".format(model_name, family, variant, index))
+        loss = TrackedLoss(parts, name=f"{model_name}_{family}_{variant}_{index}")
         metrics = loss.metrics(reduction="last" if variant == "tracked_last" else "mean")
     compat_metrics.compile(model, optimizer=keras.optimizers.Adam(1e-4), loss=loss, metrics=metrics,
                            run_eagerly=ARGS.mode == "eager")

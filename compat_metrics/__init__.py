@@ -11,14 +11,23 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the names, for readers and static tools; at run time they load on first use
     from . import runtime
+    from ._train_step import train_step
     from .components import ComponentLoss, ComponentMetric, ComponentTracker
     from .input_loss import InputLoss
     from .layer_metrics import MetricLayer, add_metric
-    from .metrics import (BinaryTruePositives, CategoricalTruePositives, ConfusionMatrix, F1Score, FBetaScore,
-                          Metric, Precision, Recall, streaming)
+    from .metrics import (
+        BinaryTruePositives,
+        CategoricalTruePositives,
+        ConfusionMatrix,
+        F1Score,
+        FBetaScore,
+        Metric,
+        Precision,
+        Recall,
+        streaming,
+    )
     from .runtime import GraphModeNotSupportedError, keras
     from .session import EagerSession, Session, set_session
-    from ._train_step import train_step
     from .training import compile, compile_kwargs, load_model  # noqa: A004
     from .training_metrics import GradientNorm, bind_gradient_metrics
 
@@ -68,7 +77,7 @@ def __getattr__(name):
     if name in _EXPORTS:
         _load()
         return globals()[name]
-    raise AttributeError("module {!r} has no attribute {!r}".format(__name__, name))
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__():

@@ -68,10 +68,10 @@ def init_args_config(obj, base_config, overridden):
             config[name] = value
         elif not overridden:
             raise ValueError(
-                "Invalid constructor argument `{}` of {} for saving: a {} cannot be stored in the saved model's "
+                f"Invalid constructor argument `{name}` of {type(obj).__name__} for saving: a {type(value).__name__} cannot be stored in the saved model's "
                 "config, so the model would not load. Override get_config() to return a JSON value for it (and "
-                "from_config() to rebuild it), or do not pass it to the constructor. Received: {!r}"
-                .format(name, type(obj).__name__, type(value).__name__, value))
+                f"from_config() to rebuild it), or do not pass it to the constructor. Received: {value!r}"
+                )
     config.update(base_config)
     return config
 

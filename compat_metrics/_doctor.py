@@ -172,8 +172,7 @@ def collect(environ=None):
         runtime = importlib.import_module("compat_metrics.runtime")
         impl = importlib.import_module("compat_metrics._backend").impl
     except Exception as error:  # noqa: BLE001 - any import failure is what doctor reports
-        report["problems"].append({"level": "error", "message": "importing compat_metrics failed: {}: {}".format(
-            type(error).__name__, error)})
+        report["problems"].append({"level": "error", "message": f"importing compat_metrics failed: {type(error).__name__}: {error}"})
         return report
     report["stack"] = runtime.describe()
     report["features"] = dict(impl.MECHANISMS)

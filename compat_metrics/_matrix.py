@@ -80,9 +80,9 @@ NUMPY_124 = ("numpy<1.24", "TF 2.7-2.11 fail to import with numpy 2 (Unable to c
 
 
 def _release(minor, tf, python, pythons, deps=(), note=None):
-    env = "tf2{}".format(minor)
-    return Combo("2.{}".format(minor), env, tf, python, pythons, tuple(deps), {}, "eager",
-                 note or "TF 2.{}: Python {}".format(minor, python))
+    env = f"tf2{minor}"
+    return Combo(f"2.{minor}", env, tf, python, pythons, tuple(deps), {}, "eager",
+                 note or f"TF 2.{minor}: Python {python}")
 
 
 # Measured installs (``tensorflow-cpu`` CPU wheels from PyPI): the Python each
@@ -140,7 +140,7 @@ def _graph_variant(combo):
 def _legacy_variant(combo):
     minor = combo.key.split(".")[1]
     return combo._replace(key=combo.key + "-legacy", env=combo.env + "-legacy",
-                          deps=combo.deps + (("tf-keras~=2.{}.0".format(minor),
+                          deps=combo.deps + ((f"tf-keras~=2.{minor}.0",
                                               "tf_keras of the same minor release as TF"),),
                           setenv=LEGACY_ENV, note=combo.note.split(":")[0] + " with tf_keras (Keras 2)")
 
@@ -148,14 +148,14 @@ def _legacy_variant(combo):
 def _oldest_keras_variant(combo, keras):
     short = "".join(keras.split(".")[:2])
     return combo._replace(key="{}-keras{}".format(combo.key, ".".join(keras.split(".")[:2])),
-                          env="{}-keras{}".format(combo.env, short),
-                          deps=combo.deps + (("keras=={}".format(keras),
-                                              "the oldest Keras 3 TF {} accepts".format(combo.key)),),
-                          note="TF {} with Keras {} (the oldest it accepts)".format(combo.key, keras))
+                          env=f"{combo.env}-keras{short}",
+                          deps=combo.deps + ((f"keras=={keras}",
+                                              f"the oldest Keras 3 TF {combo.key} accepts"),),
+                          note=f"TF {combo.key} with Keras {keras} (the oldest it accepts)")
 
 
 _BY_KEY = {c.key: c for c in _BASE}
-_KERAS2_RELEASES = ["2.{}".format(minor) for minor in range(0, 16)]
+_KERAS2_RELEASES = [f"2.{minor}" for minor in range(0, 16)]
 # Graph-mode variants: TF 2.x with Keras 2 can still run TF1 graph code.
 _GRAPH = tuple(_graph_variant(_BY_KEY[key]) for key in _KERAS2_RELEASES)
 # tf_keras for each Keras-3 release (a tf-keras of the same minor exists from 2.16).
@@ -191,8 +191,8 @@ def lookup(key):
     if key in BY_ENV:  # the env name: "tf115", "tf-latest", "tf215-graph"
         return BY_ENV[key]
     if key in ("latest-graph", "legacy-graph"):
-        raise ValueError("--tf {}: Keras 3 (TF >= 2.16) has no TF1 graph mode and tf_keras in graph mode "
-                         "is not in the known-good table; the last graph-mode TF there is '2.15-graph'".format(key))
+        raise ValueError(f"--tf {key}: Keras 3 (TF >= 2.16) has no TF1 graph mode and tf_keras in graph mode "
+                         "is not in the known-good table; the last graph-mode TF there is '2.15-graph'")
     raise ValueError("--tf {!r} is not in the known-good table; known: {}".format(key, ", ".join(TABLE)))
 
 

@@ -40,7 +40,7 @@ def _dependency(item):
     return item if isinstance(item, tf.Operation) else None
 
 
-class StateOrder(object):
+class StateOrder:
     """Orders the writes and reads of one piece of state in TF1-style graphs.
 
     Args:
@@ -92,9 +92,9 @@ class StateOrder(object):
             if dependency is None and wait:
                 with graph.as_default(), graph.control_dependencies(None):
                     guards = [] if never_written is None else [tf.debugging.Assert(
-                        tf.constant(False), [never_written], name="{}_{}_never_written".format(self.name, key))]
+                        tf.constant(False), [never_written], name=f"{self.name}_{key}_never_written")]
                     with graph.control_dependencies(guards):
-                        dependency = tf.no_op(name="{}_{}_read_gate".format(self.name, key))
+                        dependency = tf.no_op(name=f"{self.name}_{key}_read_gate")
                 self._waiting.setdefault(graph, {}).setdefault(key, []).append(dependency)
         with tf.control_dependencies([dependency] if dependency is not None else []):
             yield

@@ -30,7 +30,7 @@ REDUCTIONS = ("mean", "last")
 def check_reduction(reduction):
     """Raise ``ValueError`` unless ``reduction`` is one of :data:`REDUCTIONS`."""
     if reduction not in REDUCTIONS:
-        raise ValueError("Invalid `reduction` {!r}: expected one of {}".format(reduction, REDUCTIONS))
+        raise ValueError(f"Invalid `reduction` {reduction!r}: expected one of {REDUCTIONS}")
 
 
 class ReadoutMetric(Metric):

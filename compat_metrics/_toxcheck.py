@@ -100,38 +100,32 @@ def check_config(config):
                 tf_req, ", ".join(_matrix.known_keys()))))
             continue
         if tf_req is None:
-            findings.append(Finding("error", env.name, "installs no TensorFlow; the known-good install is {} "
-                                    "({})".format(combo.tf, combo.note)))
+            findings.append(Finding("error", env.name, f"installs no TensorFlow; the known-good install is {combo.tf} "
+                                    f"({combo.note})"))
         elif canonicalize_name(tf_req.name) != canonicalize_name(Requirement(combo.tf).name) and \
                 canonicalize_name(Requirement(combo.tf).name) == "tensorflow":
-            findings.append(Finding("error", env.name, "installs {}, but TF {} needs {}".format(
-                tf_req, combo.key, combo.tf)))
+            findings.append(Finding("error", env.name, f"installs {tf_req}, but TF {combo.key} needs {combo.tf}"))
         elif _pinned_minor(Requirement(combo.tf)) and _pinned_minor(tf_req) != _pinned_minor(Requirement(combo.tf)):
-            findings.append(Finding("error", env.name, "installs {}; the env name says TF {} ({})".format(
-                tf_req, combo.key, combo.tf)))
+            findings.append(Finding("error", env.name, f"installs {tf_req}; the env name says TF {combo.key} ({combo.tf})"))
         if env.python is None:
-            findings.append(Finding("error", env.name, "no base_python: TF {} needs Python {} ({})".format(
-                combo.key, combo.python, combo.note)))
+            findings.append(Finding("error", env.name, f"no base_python: TF {combo.key} needs Python {combo.python} ({combo.note})"))
         elif not SpecifierSet(combo.pythons).contains(env.python):
-            findings.append(Finding("error", env.name, "Python {}: TF {} has wheels for Python {} only".format(
-                env.python, combo.key, combo.pythons)))
+            findings.append(Finding("error", env.name, f"Python {env.python}: TF {combo.key} has wheels for Python {combo.pythons} only"))
         if env.python and Version(env.python) < Version("3.8"):
             needs_py37_tools = True
         for need, reason in combo.deps:
             problem = _check_requirement(reqs, need)
             if problem:
-                findings.append(Finding("error", env.name, "missing pin {} ({}): {}".format(need, problem, reason)))
+                findings.append(Finding("error", env.name, f"missing pin {need} ({problem}): {reason}"))
         for name, (value, reason) in sorted(combo.setenv.items()):
             if env.setenv.get(name) != value:
-                findings.append(Finding("error", env.name, "missing set_env {}={} (has {!r}): {}".format(
-                    name, value, env.setenv.get(name), reason)))
+                findings.append(Finding("error", env.name, f"missing set_env {name}={value} (has {env.setenv.get(name)!r}): {reason}"))
     if needs_py37_tools:
         have = _requirements(config.requires)
         for need, reason in _matrix.PY37_TOX_REQUIRES:
             problem = _check_requirement(have, need)
             if problem:
-                findings.append(Finding("error", "tox", "[tox] requires: missing {} ({}): {}".format(
-                    need, problem, reason)))
+                findings.append(Finding("error", "tox", f"[tox] requires: missing {need} ({problem}): {reason}"))
     return findings
 
 

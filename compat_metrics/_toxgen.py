@@ -21,8 +21,9 @@ import sys
 from packaging.requirements import InvalidRequirement, Requirement
 
 from compat_metrics import _matrix
+
 # Reading and checking live in their own modules; re-exported for the command and its users.
-from compat_metrics._toxcheck import Finding, check, check_config, combo_for, _requirements  # noqa: F401
+from compat_metrics._toxcheck import Finding, _requirements, check, check_config, combo_for  # noqa: F401
 from compat_metrics._toxread import EnvConfig, ToxConfig, ToxMatrixError, read, read_ini, read_ini_text, read_toml  # noqa: F401
 
 HELP = "generate a tox configuration for TF versions from the known-good table, or --check one"
@@ -98,12 +99,12 @@ def generate(keys, legacy_keras=False, fmt="ini", tests="tests", graph_tests=Non
     """
     combos = select(keys, legacy_keras)
     if fmt not in ("ini", "toml"):
-        raise ToxMatrixError("--format must be 'ini' or 'toml', got {!r}".format(fmt))
+        raise ToxMatrixError(f"--format must be 'ini' or 'toml', got {fmt!r}")
     for dep in deps:
         try:
             Requirement(dep)
         except InvalidRequirement as error:
-            raise ToxMatrixError("--deps: {!r} is not a valid requirement: {}".format(dep, error))
+            raise ToxMatrixError(f"--deps: {dep!r} is not a valid requirement: {error}")
     graph_tests = tests if graph_tests is None else graph_tests
     plans = [_env_plan(c, tests, graph_tests, deps) for c in combos]
     header = [
@@ -128,14 +129,14 @@ def _ini(header, requires, plans, skip_install):
     if skip_install:
         out.append("skip_install = true")
     out += ["set_env ="]
-    out += ["    {} = {}".format(k, v) for k, v in COMMON_SETENV]
+    out += [f"    {k} = {v}" for k, v in COMMON_SETENV]
     out += ["commands = pytest {posargs}", ""]
     for plan in plans:
         out.append("# " + plan["note"])
         out += ["# " + reason for reason in plan["reasons"]]
         out += ["[testenv:{}]".format(plan["name"]), "base_python = " + plan["python"], "deps ="]
         out += ["    " + dep for dep in plan["deps"]]
-        out += ["set_env ="] + ["    {} = {}".format(k, v) for k, v in plan["setenv"]]
+        out += ["set_env ="] + [f"    {k} = {v}" for k, v in plan["setenv"]]
         out += ["commands = {} {{posargs}}".format(" ".join(plan["commands"])), ""]
     return "\n".join(out)
 
@@ -154,7 +155,7 @@ def _toml(header, requires, plans, skip_install):
             "env_list = " + _toml_list([p["name"] for p in plans]), "", "[env_run_base]"]
     if skip_install:
         out.append("skip_install = true")
-    out += ["set_env = {{ {} }}".format(", ".join("{} = {}".format(k, _toml_str(v)) for k, v in COMMON_SETENV)),
+    out += ["set_env = {{ {} }}".format(", ".join(f"{k} = {_toml_str(v)}" for k, v in COMMON_SETENV)),
             ""]
     for plan in plans:
         out.append("# " + plan["note"])
@@ -162,7 +163,7 @@ def _toml(header, requires, plans, skip_install):
         out += ["[env.{}]".format(_toml_str(plan["name"])),
                 "base_python = " + _toml_list([plan["python"]]),
                 "deps = " + _toml_list(plan["deps"]),
-                "set_env = {{ {} }}".format(", ".join("{} = {}".format(k, _toml_str(v)) for k, v in plan["setenv"])),
+                "set_env = {{ {} }}".format(", ".join(f"{k} = {_toml_str(v)}" for k, v in plan["setenv"])),
                 "commands = [[{}, {{ replace = \"posargs\", extend = true }}]]".format(
                     ", ".join(_toml_str(c) for c in plan["commands"])),
                 ""]
@@ -196,15 +197,15 @@ def run(args):
         if args.check:
             findings = check(args.check)
             for finding in findings:
-                print("{}: {}: {}: {}".format(args.check, finding.level, finding.env, finding.message))
+                print(f"{args.check}: {finding.level}: {finding.env}: {finding.message}")
             errors = [f for f in findings if f.level == "error"]
             if not errors:
-                print("{}: TF envs match the known-good table".format(args.check))
+                print(f"{args.check}: TF envs match the known-good table")
             return 1 if errors else 0
         text = generate(args.tf, args.legacy_keras, args.format, args.tests, args.graph_tests, args.deps,
                         args.skip_install, command_line=_command_line(args))
     except ToxMatrixError as error:
-        print("compat-metrics tox-matrix: error: {}".format(error), file=sys.stderr)
+        print(f"compat-metrics tox-matrix: error: {error}", file=sys.stderr)
         return 2
     if args.output:
         with open(args.output, "w") as handle:
@@ -215,7 +216,7 @@ def run(args):
 
 
 def _quote(arg):
-    return arg if re.match(r"^[\w.,:/=+-]+$", arg) else "'{}'".format(arg)
+    return arg if re.match(r"^[\w.,:/=+-]+$", arg) else f"'{arg}'"
 
 
 def _command_line(args):

@@ -71,7 +71,7 @@ def _lines_for(value, env_name):
 
 def _python_of(text):
     match = re.search(r"(?:python|py)?(\d)\.?(\d+)", text or "")
-    return "{}.{}".format(match.group(1), match.group(2)) if match else None
+    return f"{match.group(1)}.{match.group(2)}" if match else None
 
 
 def read_ini(path):
@@ -80,7 +80,7 @@ def read_ini(path):
         with open(path) as handle:
             text = handle.read()
     except OSError as error:
-        raise ToxMatrixError("cannot read {}: {}".format(path, error))
+        raise ToxMatrixError(f"cannot read {path}: {error}")
     return read_ini_text(text, path)
 
 
@@ -91,7 +91,7 @@ def read_ini_text(text, path="tox.ini"):
     try:
         parser.read_string(text, source=path)
     except configparser.Error as error:
-        raise ToxMatrixError("cannot read {}: {}".format(path, error))
+        raise ToxMatrixError(f"cannot read {path}: {error}")
 
     def raw(section, *keys):
         for key in keys:
@@ -139,12 +139,12 @@ def read_toml(path):
         try:
             import tomli as toml
         except ImportError:
-            raise ToxMatrixError("checking {} needs Python 3.11+ or the tomli package".format(path))
+            raise ToxMatrixError(f"checking {path} needs Python 3.11+ or the tomli package")
     try:
         with open(path, "rb") as handle:
             data = toml.load(handle)
     except (OSError, ValueError) as error:
-        raise ToxMatrixError("cannot read {}: {}".format(path, error))
+        raise ToxMatrixError(f"cannot read {path}: {error}")
     base = data.get("env_run_base", {})
     tables = data.get("env", {})
     names = list(data.get("env_list", [])) + [n for n in tables if n not in data.get("env_list", [])]
@@ -165,5 +165,5 @@ def read_toml(path):
 def read(path):
     """Read a ``tox.ini`` or ``tox.toml`` (chosen by the file name)."""
     if not os.path.isfile(path):
-        raise ToxMatrixError("{}: no such file".format(path))
+        raise ToxMatrixError(f"{path}: no such file")
     return read_toml(path) if path.endswith(".toml") else read_ini(path)

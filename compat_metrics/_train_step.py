@@ -36,7 +36,7 @@ def unpack_data(data):
     if len(data) == 3:
         return data
     raise ValueError("train_step data must be x, (x,), (x, y) or (x, y, sample_weight); got a tuple of "
-                     "{} elements".format(len(data)))
+                     f"{len(data)} elements")
 
 
 def train_step(model, data, gradients_hook=None):

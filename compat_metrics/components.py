@@ -42,7 +42,7 @@ def _current_graph():
     return tf.compat.v1.get_default_graph()
 
 
-class ComponentTracker(object):
+class ComponentTracker:
     """Records named scalar parts of a loss into variables; serves metrics on them.
 
     Use it directly from a plain loss function, or through
@@ -81,14 +81,14 @@ class ComponentTracker(object):
     @staticmethod
     def _validate_names(components):
         if isinstance(components, str):
-            raise TypeError("components must be a sequence of names, got the string {!r}; "
-                            "write ({!r},)".format(components, components))
+            raise TypeError(f"components must be a sequence of names, got the string {components!r}; "
+                            f"write ({components!r},)")
         names = tuple(components)
         for component in names:
             if not isinstance(component, str) or not component:
-                raise TypeError("component names must be non-empty strings, got {!r}".format(component))
+                raise TypeError(f"component names must be non-empty strings, got {component!r}")
         if len(set(names)) != len(names):
-            raise ValueError("component names must be unique, got {}".format(list(names)))
+            raise ValueError(f"component names must be unique, got {list(names)}")
         return names
 
     @property
@@ -99,8 +99,8 @@ class ComponentTracker(object):
     def _check_declared(self, component):
         if self._declared is not None and component not in self._declared:
             raise ValueError(
-                "{!r} tracks unknown component {!r}: declared components are {}. Declare it "
-                "in components=... or fix the name.".format(self.name, component, list(self._declared)))
+                f"{self.name!r} tracks unknown component {component!r}: declared components are {list(self._declared)}. Declare it "
+                "in components=... or fix the name.")
 
     def _variables(self):
         with tf.init_scope():
@@ -116,7 +116,7 @@ class ComponentTracker(object):
         variable = variables.get(component)
         if variable is None:
             with tf.init_scope():
-                variable = impl.new_state_variable("{}_{}".format(self.name, component), self.dtype)
+                variable = impl.new_state_variable(f"{self.name}_{component}", self.dtype)
             variables[component] = variable
         return variable
 
@@ -133,12 +133,12 @@ class ComponentTracker(object):
         """
         runtime.check_graph_mode_supported("compat_metrics.ComponentTracker.track")
         if not isinstance(component, str):
-            raise TypeError("component name must be a string, got {!r}".format(component))
+            raise TypeError(f"component name must be a string, got {component!r}")
         variable = self.variable(component)
         value = tf.convert_to_tensor(value)
         if value.shape.ndims not in (None, 0):
-            raise ValueError("track({!r}, value): value must be a scalar, got shape {}; reduce it "
-                             "first (e.g. tf.reduce_mean).".format(component, value.shape))
+            raise ValueError(f"track({component!r}, value): value must be a scalar, got shape {value.shape}; reduce it "
+                             "first (e.g. tf.reduce_mean).")
         if component not in self._tracked:
             self._tracked.append(component)
         if self._in_call is not None:
@@ -165,8 +165,8 @@ class ComponentTracker(object):
         self._check_declared(component)
         if self._tracked and component not in self._tracked:
             raise ValueError(
-                "metric {!r} reads component {!r}, which {!r} never tracked; tracked components "
-                "are {}.".format(component, component, self.name, self._tracked))
+                f"metric {component!r} reads component {component!r}, which {self.name!r} never tracked; tracked components "
+                f"are {self._tracked}.")
 
     def read(self, component):
         """The stored value of ``component``, ordered after this step's assignment."""
@@ -175,9 +175,8 @@ class ComponentTracker(object):
         # Eager and tf.function read after the loss's write in program order; TF1 Keras
         # builds the metrics before the loss: the read waits for the write built next, and
         # fails the step until then (a component the loss never tracks would read 0.0).
-        never_tracked = ("metric {} of {} reads component {}, which the loss never tracked: call "
-                         "track(\"{}\", value) in the loss, or fix the name.".format(
-                             component, self.name, component, component))
+        never_tracked = (f"metric {component} of {self.name} reads component {component}, which the loss never tracked: call "
+                         f"track(\"{component}\", value) in the loss, or fix the name.")
         with self._order.after(component, wait=True, never_written=never_tracked):
             return tf.identity(variable.read_value())
 
@@ -190,8 +189,8 @@ class ComponentTracker(object):
         """One metric per declared (or already tracked) component."""
         if not self.components:
             raise ValueError(
-                "{!r} has no components yet: declare them (components=(...) or a class attribute) "
-                "to get metrics() before the loss runs, or use metric(name).".format(self.name))
+                f"{self.name!r} has no components yet: declare them (components=(...) or a class attribute) "
+                "to get metrics() before the loss runs, or use metric(name).")
         return [self.metric(component, reduction=reduction) for component in self.components]
 
 
@@ -219,8 +218,8 @@ class ComponentMetric(ReadoutMetric):
             self._source_tracker = _TRACKERS.get(self.tracker_name)
             if self._source_tracker is None:
                 raise ValueError(
-                    "metric {!r} reads component {!r} of {!r}, but no ComponentLoss or ComponentTracker "
-                    "of that name exists.".format(self.name, self.component, self.tracker_name))
+                    f"metric {self.name!r} reads component {self.component!r} of {self.tracker_name!r}, but no ComponentLoss or ComponentTracker "
+                    "of that name exists.")
         return self._source_tracker
 
     def step_value(self):
@@ -254,9 +253,9 @@ def _check_declared_are_tracked(call):
             tracker._in_call = outer
         if missing:
             raise ValueError(
-                "{}.call did not track declared component(s) {}: their metrics would read nothing. Call "
-                "self.track({!r}, value) in call() (its value is usually part of the returned loss), or "
-                "remove it from components=.".format(type(self).__name__, missing, missing[0]))
+                f"{type(self).__name__}.call did not track declared component(s) {missing}: their metrics would read nothing. Call "
+                f"self.track({missing[0]!r}, value) in call() (its value is usually part of the returned loss), or "
+                "remove it from components=.")
         return result
 
     wrapped._compat_checks_tracked = True
@@ -298,7 +297,7 @@ class ComponentLoss(impl.Loss):
     @capture_init_args
     def __init__(self, components=None, name=None, **kwargs):
         name = name or type(self).__name__
-        super(ComponentLoss, self).__init__(name=name, **kwargs)
+        super().__init__(name=name, **kwargs)
         self.tracker = ComponentTracker(components or type(self).components, name=name)
 
     def track(self, component, value):
@@ -323,7 +322,7 @@ class ComponentLoss(impl.Loss):
 
     def get_config(self):
         """The constructor arguments (as for :class:`compat_metrics.Metric`) plus Keras's ``name`` and ``reduction``."""
-        config = init_args_config(self, super(ComponentLoss, self).get_config(),
+        config = init_args_config(self, super().get_config(),
                                   overridden=type(self).get_config is not ComponentLoss.get_config)
         config.pop("components", None)
         if self.tracker._declared is not None and type(self).components is None:

@@ -50,7 +50,7 @@ class InputLoss(impl.Loss):
 
     @capture_init_args
     def __init__(self, name=None, **kwargs):
-        super(InputLoss, self).__init__(name=name or type(self).__name__, **kwargs)
+        super().__init__(name=name or type(self).__name__, **kwargs)
         self._inputs_source = None
         self._bound = False
         self._step_inputs = None
@@ -68,18 +68,18 @@ class InputLoss(impl.Loss):
         if self._inputs_source is not None:
             return self._inputs_source()
         raise RuntimeError(
-            "{} needs the model's inputs but is not bound to a model: compile with "
+            f"{type(self).__name__} needs the model's inputs but is not bound to a model: compile with "
             "compat_metrics.compile(model, loss=...) and load saved models with "
-            "compat_metrics.load_model(path).".format(type(self).__name__))
+            "compat_metrics.load_model(path).")
 
     def call_with_inputs(self, inputs, y_true, y_pred):
         """Return the per-sample (or scalar) loss; subclasses implement it as ``call``."""
-        raise NotImplementedError("{} must implement call(self, inputs, y_true, y_pred)"
-                                  .format(type(self).__name__))
+        raise NotImplementedError(f"{type(self).__name__} must implement call(self, inputs, y_true, y_pred)"
+                                  )
 
     def get_config(self):
         """The constructor arguments (as for :class:`compat_metrics.Metric`) plus Keras's ``name`` and ``reduction``."""
-        return init_args_config(self, super(InputLoss, self).get_config(),
+        return init_args_config(self, super().get_config(),
                                 overridden=type(self).get_config is not InputLoss.get_config)
 
     @classmethod

@@ -57,19 +57,19 @@ def add_metric(layer, value, name, aggregation="mean"):
     """
     if isinstance(value, impl.keras.metrics.Metric):
         raise TypeError(
-            "add_metric({!r}, ...) got a Metric object; Keras 3 cannot attach metric objects to "
+            f"add_metric({value.name!r}, ...) got a Metric object; Keras 3 cannot attach metric objects to "
             "layers. Pass it to compat_metrics.compile(model, metrics=[...]), or pass a tensor "
-            "(e.g. the per-sample values) here.".format(value.name))
+            "(e.g. the per-sample values) here.")
     if not isinstance(name, str) or not name:
-        raise TypeError("add_metric needs a non-empty string name= (the key in the logs), got {!r}".format(name))
+        raise TypeError(f"add_metric needs a non-empty string name= (the key in the logs), got {name!r}")
     if aggregation not in AGGREGATIONS:
         raise ValueError(
-            "Invalid `aggregation` {!r} for add_metric({!r}): only 'mean' is supported on every "
+            f"Invalid `aggregation` {aggregation!r} for add_metric({name!r}): only 'mean' is supported on every "
             "version. For sums or other reductions write a compat_metrics.Metric and pass it to "
-            "compile.".format(aggregation, name))
+            "compile.")
     if not isinstance(layer, impl.keras.layers.Layer):
         raise TypeError("add_metric(layer, value, name): the first argument must be the Keras layer "
-                        "whose call() computes value (self), got {!r}".format(type(layer).__name__))
+                        f"whose call() computes value (self), got {type(layer).__name__!r}")
     impl.layer_add_metric(layer, tf.convert_to_tensor(value), name)
 
 
@@ -101,8 +101,8 @@ class MetricLayer(impl.keras.layers.Layer):
 
     def compute(self, inputs):
         """Return the metric value for ``inputs`` (a scalar or per-sample values)."""
-        raise NotImplementedError("{} must implement compute(self, inputs) returning the metric value"
-                                  .format(type(self).__name__))
+        raise NotImplementedError(f"{type(self).__name__} must implement compute(self, inputs) returning the metric value"
+                                  )
 
     def __call__(self, inputs, *args, **kwargs):
         # Keras 3 names a model's outputs after the layer that made them: three outputs of this

@@ -27,6 +27,7 @@ def _numpy(value):
     if isinstance(value, (np.ndarray, list, tuple)):
         return value
     import tensorflow as tf
+
     from . import runtime
     if runtime.in_graph_mode() and (tf.is_tensor(value) or isinstance(value, tf.Variable)):
         return runtime.keras.backend.batch_get_value([value])[0]
@@ -44,7 +45,7 @@ def per_class_keys(history, metric):
     ``{metric}_{label}`` and ``val_{metric}_{label}``.
     """
     logs = _history_dict(history)
-    pattern = re.compile(r"^{}_(.+)$".format(re.escape(metric)))
+    pattern = re.compile(rf"^{re.escape(metric)}_(.+)$")
     keys = {}
     for key in logs:
         match = pattern.match(key)
@@ -73,21 +74,21 @@ def plot_per_class(history, metric, path, title=None):
     logs = _history_dict(history)
     keys = per_class_keys(logs, metric)
     if not keys:
-        raise ValueError("no per-class keys '{0}_<class>' in the history; keys are {1}. Compile with "
-                         "metric.per_class_metrics() to log them.".format(metric, sorted(logs)))
+        raise ValueError(f"no per-class keys '{metric}_<class>' in the history; keys are {sorted(logs)}. Compile with "
+                         "metric.per_class_metrics() to log them.")
     figure = _figure((7, 4.5))
     axes = figure.add_subplot(1, 1, 1)
     for label, (train_key, val_key) in sorted(keys.items()):
         epochs = np.arange(1, len(logs[train_key]) + 1)
-        line, = axes.plot(epochs, logs[train_key], marker="o", label="{} train".format(label))
+        line, = axes.plot(epochs, logs[train_key], marker="o", label=f"{label} train")
         if val_key:
             axes.plot(epochs, logs[val_key], linestyle="--", marker="x", color=line.get_color(),
-                      label="{} val".format(label))
+                      label=f"{label} val")
     axes.set_xlabel("epoch")
     from matplotlib.ticker import MaxNLocator
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
     axes.set_ylabel(metric)
-    axes.set_title(title or "{} per class".format(metric))
+    axes.set_title(title or f"{metric} per class")
     axes.legend(fontsize="small", ncol=2)
     figure.savefig(path, format="png", dpi=80)
     return path
@@ -112,7 +113,7 @@ def plot_confusion_matrix(matrix, path, class_names=None, normalize=False, title
         matrix = matrix.result()
     values = np.asarray(_numpy(matrix), dtype=float)
     if values.ndim != 2 or values.shape[0] != values.shape[1]:
-        raise ValueError("plot_confusion_matrix needs a square (C, C) matrix; got shape {}".format(values.shape))
+        raise ValueError(f"plot_confusion_matrix needs a square (C, C) matrix; got shape {values.shape}")
     if normalize:
         totals = values.sum(axis=1, keepdims=True)
         values = np.divide(values, totals, out=np.zeros_like(values), where=totals > 0)
@@ -135,7 +136,7 @@ def plot_confusion_matrix(matrix, path, class_names=None, normalize=False, title
     limit = values.max() / 2.0 if values.size else 0
     for i in range(values.shape[0]):
         for j in range(values.shape[1]):
-            axes.text(j, i, "{:.2f}".format(values[i, j]) if normalize else "{:g}".format(values[i, j]),
+            axes.text(j, i, f"{values[i, j]:.2f}" if normalize else f"{values[i, j]:g}",
                       ha="center", va="center", color="white" if values[i, j] > limit else "black",
                       fontsize="small")
     figure.tight_layout()

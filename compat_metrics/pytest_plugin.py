@@ -40,14 +40,14 @@ def _runtime():
 
 def pytest_configure(config):
     for marker, text in MARKERS.items():
-        config.addinivalue_line("markers", "{}: {}".format(marker, text))
+        config.addinivalue_line("markers", f"{marker}: {text}")
 
 
 def pytest_report_header(config):
     try:
         info = _runtime().describe()
     except ImportError as error:  # an env with the plugin installed but no usable TensorFlow
-        return "compat_metrics: TensorFlow/Keras cannot be imported ({}); version markers cannot be used".format(error)
+        return f"compat_metrics: TensorFlow/Keras cannot be imported ({error}); version markers cannot be used"
     return ("compat_metrics: Python {python}, TensorFlow {tensorflow}, Keras flavour {keras_flavour} "
             "{keras_version}, {mode} mode".format(**info))
 
@@ -58,14 +58,14 @@ def _marker_problems(item):
     for name in ("requires_tf", "requires_keras"):
         for marker in item.iter_markers(name):
             if len(marker.args) != 1 or not isinstance(marker.args[0], str):
-                problems.append("{}: @pytest.mark.{} takes one version specifier string, e.g. "
-                                "@pytest.mark.{}('>=2.13'); got args={!r}".format(item.nodeid, name, name, marker.args))
+                problems.append(f"{item.nodeid}: @pytest.mark.{name} takes one version specifier string, e.g. "
+                                f"@pytest.mark.{name}('>=2.13'); got args={marker.args!r}")
                 continue
             try:
                 SpecifierSet(marker.args[0])
             except InvalidSpecifier:
-                problems.append("{}: @pytest.mark.{}({!r}): not a version specifier; write an operator and "
-                                "a version, e.g. '>=2.13' or '<3'".format(item.nodeid, name, marker.args[0]))
+                problems.append(f"{item.nodeid}: @pytest.mark.{name}({marker.args[0]!r}): not a version specifier; write an operator and "
+                                "a version, e.g. '>=2.13' or '<3'")
     return problems
 
 
@@ -101,7 +101,7 @@ def _skip_reason(item):
         for marker in item.iter_markers(name):
             spec = SpecifierSet(marker.args[0])
             if version not in spec:
-                return "needs {} {}, installed {}".format(what, spec, version)
+                return f"needs {what} {spec}, installed {version}"
     return None
 
 
@@ -121,7 +121,7 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("tf_mode", _modes(), indirect=True)
 
 
-class TFMode(object):
+class TFMode:
     """The execution mode a test runs in; ``run(fn, *args)`` runs ``fn`` in it."""
 
     def __init__(self, name, evaluate):
@@ -136,7 +136,7 @@ class TFMode(object):
         return self._evaluate(fn(*args, **kwargs))
 
     def __repr__(self):
-        return "TFMode({!r})".format(self.name)
+        return f"TFMode({self.name!r})"
 
 
 @pytest.fixture

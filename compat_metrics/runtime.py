@@ -88,10 +88,10 @@ def check_graph_mode_supported(what="compat_metrics"):
     """Raise :class:`GraphModeNotSupportedError` for graph mode on Keras 3."""
     if in_graph_mode() and not supports_graph_mode():
         raise GraphModeNotSupportedError(
-            "{} cannot run in TF1 graph mode with Keras {}: Keras 3 has no graph mode "
+            f"{what} cannot run in TF1 graph mode with Keras {KERAS_VERSION}: Keras 3 has no graph mode "
             "(eager execution was disabled, e.g. by tf.compat.v1.disable_v2_behavior()). "
             "Use eager execution, or install tf_keras and set TF_USE_LEGACY_KERAS=1 "
-            "to keep graph mode on TF {}.".format(what, KERAS_VERSION, TF_VERSION))
+            f"to keep graph mode on TF {TF_VERSION}.")
 
 
 def describe():

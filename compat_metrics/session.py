@@ -23,7 +23,7 @@ from . import runtime
 __all__ = ["Session", "EagerSession", "set_session"]
 
 
-class EagerSession(object):
+class EagerSession:
     """Stands in for ``tf.compat.v1.Session`` when eager execution is on.
 
     ``run(fetches)`` returns the NumPy value of each eager tensor or variable
@@ -48,9 +48,9 @@ class EagerSession(object):
             if callable(numpy):
                 return numpy()
             if isinstance(item, (tf.Tensor, tf.Operation)):
-                raise TypeError("compat_metrics.Session: {!r} belongs to a tf.Graph, which an eager "
+                raise TypeError(f"compat_metrics.Session: {item!r} belongs to a tf.Graph, which an eager "
                                 "session cannot run; create the session with "
-                                "compat_metrics.Session(graph=that_graph).".format(item))
+                                "compat_metrics.Session(graph=that_graph).")
             return item
 
         return tf.nest.map_structure(value, fetches)

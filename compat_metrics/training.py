@@ -16,8 +16,13 @@ from . import runtime
 from ._backend import impl
 from ._backend._common import library_custom_objects
 from .input_loss import bind_input_losses, input_losses
-from .training_metrics import (bind_gradient_metrics, bind_loaded_gradient_metrics, connecting,
-                               gradient_norm_metrics, restore_gradient_norms)
+from .training_metrics import (
+    bind_gradient_metrics,
+    bind_loaded_gradient_metrics,
+    connecting,
+    gradient_norm_metrics,
+    restore_gradient_norms,
+)
 
 __all__ = ["compile_kwargs", "compile", "load_model"]
 
@@ -48,7 +53,7 @@ def _metric_slots(kwargs):
         else:
             groups = [(None, value)]
         for output, metrics in groups:
-            where = key if output is None else "{}[{!r}]".format(key, output)
+            where = key if output is None else f"{key}[{output!r}]"
             for item in tf.nest.flatten(metrics):  # as gradient_norm_metrics reads the argument
                 if item is not None:
                     yield where, item
@@ -70,10 +75,10 @@ def _check_shared_confusion_matrices(kwargs):
         seen = first.setdefault(id(matrix), (where, metric))
         if seen[0] != where:
             raise ValueError(
-                "metrics {!r} (in {}) and {!r} (in {}) share ConfusionMatrix {!r}, but Keras updates them with "
+                f"metrics {seen[1].name!r} (in {seen[0]}) and {metric.name!r} (in {where}) share ConfusionMatrix {matrix.name!r}, but Keras updates them with "
                 "different inputs (sample weights or outputs); a shared matrix adds only the first update of a "
                 "step, so one of them would report the other's values. Give each its own ConfusionMatrix."
-                .format(seen[1].name, seen[0], metric.name, where, matrix.name))
+                )
 
 
 def _per_class_views(kwargs):

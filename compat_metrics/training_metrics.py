@@ -68,7 +68,7 @@ def layer_paths(model):
 
     def visit(layer):
         for variable in layer.trainable_weights:
-            paths[id(variable)] = "{}/{}".format(layer.name, _short_name(variable))
+            paths[id(variable)] = f"{layer.name}/{_short_name(variable)}"
         for sublayer in getattr(layer, "layers", None) or ():
             if sublayer is not layer:
                 visit(sublayer)
@@ -115,17 +115,17 @@ class GradientNorm(ReadoutMetric):
         if variables is not None:
             if not isinstance(variables, str):
                 raise TypeError("GradientNorm(variables=...) must be a regular expression string matched "
-                                "against variable paths such as 'dense/kernel', got {!r}".format(variables))
+                                f"against variable paths such as 'dense/kernel', got {variables!r}")
             try:
                 self._pattern = re.compile(variables)
             except re.error as error:
-                raise ValueError("GradientNorm(variables={!r}) is not a valid regular expression: {}"
-                                 .format(variables, error))
+                raise ValueError(f"GradientNorm(variables={variables!r}) is not a valid regular expression: {error}"
+                                 )
         else:
             self._pattern = None
         super().__init__(reduction=reduction, name=name, dtype=dtype, **kwargs)
         # The tracker stores each step's norm and orders the metric's read after the store.
-        self._norm_store = ComponentTracker(("norm",), name="{}_{}".format(name, next(_COUNTER)))
+        self._norm_store = ComponentTracker(("norm",), name=f"{name}_{next(_COUNTER)}")
         self.variables_pattern = variables
         self._gradient_source = False
 
@@ -162,9 +162,8 @@ class GradientNorm(ReadoutMetric):
         selected = self._selected(grads_and_vars)
         if not selected:
             raise ValueError(
-                "GradientNorm {!r}: no trainable variable with a gradient matches variables={!r}; "
-                "variables are {}".format(self.name, self.variables_pattern,
-                                          [self._path(v) for _, v in grads_and_vars]))
+                f"GradientNorm {self.name!r}: no trainable variable with a gradient matches variables={self.variables_pattern!r}; "
+                f"variables are {[self._path(v) for _, v in grads_and_vars]}")
         norm = tf.linalg.global_norm([tf.cast(g, tf.float32) for g in selected])
         self._gradient_source = True
         return self._norm_store.track("norm", tf.cast(norm, self.dtype))
@@ -173,12 +172,12 @@ class GradientNorm(ReadoutMetric):
         """The norm :meth:`record` stored in this step."""
         if not self._gradient_source:
             raise ValueError(
-                "GradientNorm {!r} is not connected to a model's gradients. Compile with "
+                f"GradientNorm {self.name!r} is not connected to a model's gradients. Compile with "
                 "compat_metrics.compile(model, optimizer=..., loss=..., metrics=[GradientNorm()]) "
                 "instead of model.compile, load saved models with compat_metrics.load_model, or "
                 "call compat_metrics.bind_gradient_metrics(model) after model.compile. In a model "
-                "with several outputs list it for one output only, metrics={{output_name: "
-                "[GradientNorm()]}}: Keras copies metrics listed for every output.".format(self.name))
+                "with several outputs list it for one output only, metrics={output_name: "
+                "[GradientNorm()]}: Keras copies metrics listed for every output.")
         return self._norm_store.read("norm")
 
     def get_config(self):

@@ -73,7 +73,7 @@ def _commit():
 def _git(*args):
     try:
         return subprocess.run(["git"] + list(args), cwd=str(ROOT), stdout=subprocess.PIPE,
-                              stderr=subprocess.DEVNULL, universal_newlines=True).stdout.strip()
+                              stderr=subprocess.DEVNULL, text=True).stdout.strip()
     except OSError:
         return ""
 
@@ -97,7 +97,7 @@ def ensure_venv(combo, venv_root, log):
         return venv
     base = find_python(combo.python)
     if base is None:
-        log.write("no python{} found (PATH or pyenv)\n".format(combo.python))
+        log.write(f"no python{combo.python} found (PATH or pyenv)\n")
         return None
     subprocess.run([base, "-m", "venv", str(venv)], check=True, stdout=log, stderr=log)
     subprocess.run([str(python), "-m", "pip", "install", "-q", "pip<24.1"], stdout=log, stderr=log)
@@ -139,7 +139,7 @@ def run_entry(combo, venv, log, timeout):
     python = str(pathlib.Path(venv) / "bin" / "python")
     env = _environment(combo)
     probe = subprocess.run([python, "-c", PROBE], env=env, stdout=subprocess.PIPE, stderr=log,
-                           universal_newlines=True, timeout=600)
+                           text=True, timeout=600)
     lines = [line for line in probe.stdout.splitlines() if line.startswith("SWEEP ")]
     if not lines:
         return {"status": "does not import", "date": _today(), "commit": _commit()}
@@ -152,7 +152,7 @@ def run_entry(combo, venv, log, timeout):
             subprocess.run([python, "-m", "pytest", folder, "-q", "-p", "no:cacheprovider", "--junitxml", report],
                            cwd=str(ROOT), env=env, stdout=log, stderr=log, timeout=timeout)
         except subprocess.TimeoutExpired:
-            record["status"] = "timed out after {} s".format(timeout)
+            record["status"] = f"timed out after {timeout} s"
         seconds = (datetime.datetime.now() - start).total_seconds()
         per_file, failures = _junit_counts(report) if os.path.exists(report) else ({}, [])
     totals = {k: sum(c[k] for c in per_file.values()) for k in ("passed", "failed", "skipped")}
@@ -203,7 +203,7 @@ def page_section(results):
         if entry is None:
             continue
         keras = entry.get("keras", "?") if entry.get("keras_flavour") != "tf_keras" else "tf_keras " + entry.get("keras", "?")
-        row = ["`{}`".format(key), entry.get("tensorflow", "?"), keras, entry.get("python", "?"),
+        row = [f"`{key}`", entry.get("tensorflow", "?"), keras, entry.get("python", "?"),
                str(entry.get("passed", "–")), str(entry.get("failed", "–")), str(entry.get("skipped", "–")),
                entry.get("date", "?"), "`{}`".format(entry.get("commit", "?"))]
         row += [_cell(entry.get("files", {}).get(f)) for f in features]
@@ -212,10 +212,10 @@ def page_section(results):
     if failing:
         lines += ["", "Failures of the last run of each entry:", ""]
         for key, entry in failing:
-            lines.append("- `{}`: {}".format(key, ", ".join("`{}`".format(f) for f in entry["failures"])))
+            lines.append("- `{}`: {}".format(key, ", ".join(f"`{f}`" for f in entry["failures"])))
     lines += ["", "Known limits, each pinned by a test that shows the clear error:", ""]
     for limit, test in KNOWN_LIMITS:
-        lines.append("- {} (`tests/{}`)".format(limit, test))
+        lines.append(f"- {limit} (`tests/{test}`)")
     lines += ["", END]
     return "\n".join(lines)
 
@@ -260,7 +260,7 @@ def main(argv=None):
         with open(str(log_path), "w") as log:
             venv = given.get(key) or ensure_venv(combo, args.venv_root, log)
             if venv is None:
-                print("{}: could not install (see {})".format(key, log_path), flush=True)
+                print(f"{key}: could not install (see {log_path})", flush=True)
                 status = 1
                 continue
             record = run_entry(combo, venv, log, args.timeout)

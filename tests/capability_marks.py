@@ -9,13 +9,12 @@ from compat_metrics import _capabilities as caps
 
 def needs(flag, what):
     """Skip unless capability ``flag`` holds; the reason names it and the installed stack."""
-    return pytest.mark.skipif(not getattr(caps, flag), reason="needs {} ({}; installed {})".format(what, flag, caps.STACK))
+    return pytest.mark.skipif(not getattr(caps, flag), reason=f"needs {what} ({flag}; installed {caps.STACK})")
 
 
 def lacks(flag, what):
     """Run only where capability ``flag`` does not hold (tests of the clear error there)."""
-    return pytest.mark.skipif(getattr(caps, flag), reason="only without {} ({}; installed {})".format(
-        what, flag, caps.STACK))
+    return pytest.mark.skipif(getattr(caps, flag), reason=f"only without {what} ({flag}; installed {caps.STACK})")
 
 
 train_step = needs("HAS_TRAIN_STEP", "Model.train_step")

@@ -354,14 +354,14 @@ def source(page, index):
         raise KeyError((page, index))
     spec = EXAMPLES[(page, index)]
     for placeholder, filled in spec.get("fill", {}).items():
-        assert placeholder in code, "{}[{}]: placeholder {!r} no longer in the block".format(page, index, placeholder)
+        assert placeholder in code, f"{page}[{index}]: placeholder {placeholder!r} no longer in the block"
         code = code.replace(placeholder, filled)
     from compat_metrics import runtime
     if runtime.in_graph_mode() and hasattr(runtime.keras.optimizers, "legacy"):
         # The pages' note: in graph mode Keras 2.11-2.15 only compiles its legacy optimizers.
         if "optimizers.Adam(" in code:
             assert "keras.optimizers.legacy.Adam" in (ROOT / page).read_text(encoding="utf-8"), (
-                "{} must say that graph mode on TF 2.11-2.15 needs keras.optimizers.legacy".format(page))
+                f"{page} must say that graph mode on TF 2.11-2.15 needs keras.optimizers.legacy")
             code = code.replace("optimizers.Adam(", "optimizers.legacy.Adam(")
     return COMMON + spec.get("before_glue", "") + "\n" + code + "\n" + spec.get("after", "")
 
@@ -381,7 +381,7 @@ def run(page, index, tmp_path):
     os.chdir(str(tmp_path))
     registered = dict(runtime.keras.utils.get_custom_objects())
     try:
-        exec(compile(source(page, index), "{}[{}]".format(page, index), "exec"), namespace)  # noqa: S102
+        exec(compile(source(page, index), f"{page}[{index}]", "exec"), namespace)  # noqa: S102
     finally:
         os.chdir(cwd)
         # The pages' classes (LocLoss, MyLoss, ...) must not replace the tests' classes of the same name.
@@ -409,7 +409,7 @@ def _run_pytest(page, index, tmp_path):
 
 def check_block(page, index, tmp_path):
     spec = EXAMPLES.get((page, index))
-    assert spec is not None, "{}[{}] has no run in tests/doc_examples.py EXAMPLES".format(page, index)
+    assert spec is not None, f"{page}[{index}] has no run in tests/doc_examples.py EXAMPLES"
     if "before" in spec:
         text = [t for p, i, _, t in blocks() if (p, i) == (page, index)][0]
         assert spec["before"] in (text if spec.get("anywhere") else text[-600:]), (

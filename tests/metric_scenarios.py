@@ -118,9 +118,10 @@ def check_fit_puts_per_class_values_in_history(class_names, read):
 
     ``read`` turns a tensor into a number (``.numpy()`` eagerly, ``Session.run`` in graph mode).
     """
+    import scenarios
+
     import compat_metrics
     from compat_metrics import metrics as cmm
-    import scenarios
     keras = compat_metrics.keras
     keras.backend.clear_session()
     x, y = class_data(10, 70)
@@ -175,9 +176,10 @@ def check_compile_logs_vector_metrics_per_class(directory, read):
     """
     import os
 
+    import scenarios
+
     import compat_metrics
     from compat_metrics import metrics as cmm
-    import scenarios
     keras = compat_metrics.keras
     keras.backend.clear_session()
     x, y = class_data(20, 64)
@@ -194,9 +196,9 @@ def check_compile_logs_vector_metrics_per_class(directory, read):
     for key, score, labels in (("p", "precision", "012"), ("r", "recall", "012"), ("f1", "f1", "012"),
                                ("own", "f1", "abc")):
         expected = sklearn_score(score, y_val, predicted, 3, None)
-        got = [history.history["val_{}_{}".format(key, label)][-1] for label in labels]
+        got = [history.history[f"val_{key}_{label}"][-1] for label in labels]
         np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6, err_msg=key)
-        assert all(len(history.history["{}_{}".format(key, label)]) == 2 for label in labels)
+        assert all(len(history.history[f"{key}_{label}"]) == 2 for label in labels)
     assert os.path.exists(weights)
     with open(os.path.join(directory, "log.csv")) as handle:
         assert {"f1_1", "val_f1_1", "val_own_c"} <= set(handle.readline().strip().split(","))

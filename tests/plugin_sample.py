@@ -175,7 +175,7 @@ def expected_outcomes(graph):
         "test_fresh_state_and_seed_second": ("PASSED", None),
     }
     for mode in (["graph"] if graph else ["eager", "function"]):
-        expected["test_tf_mode[{}]".format(mode)] = ("PASSED", None)
+        expected[f"test_tf_mode[{mode}]"] = ("PASSED", None)
     return expected
 
 

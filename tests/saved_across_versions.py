@@ -136,8 +136,8 @@ def load_and_check(env):
     values = os.path.join(source, "values.json")
     if not (os.path.exists(path) and os.path.exists(values)):
         raise AssertionError(
-            "{} has no model saved by tox env {!r}: run the envs in envlist order (tox runs them so), e.g. "
-            "`tox -e {},{}`".format(source, env, env, this_env()))
+            f"{source} has no model saved by tox env {env!r}: run the envs in envlist order (tox runs them so), e.g. "
+            f"`tox -e {env},{this_env()}`")
     with open(values) as f:
         saved = json.load(f)
     loaded = compat_metrics.load_model(path)
@@ -174,13 +174,13 @@ def check_same_history_as_earlier_envs(env):
     for other in earlier:
         path = os.path.join(folder(), other, "history.json")
         if not os.path.exists(path):
-            raise AssertionError("{} is missing: tox env {!r} runs before {!r} in envlist and writes it"
-                                 .format(path, other, env))
+            raise AssertionError(f"{path} is missing: tox env {other!r} runs before {env!r} in envlist and writes it"
+                                 )
         with open(path) as f:
             theirs = json.load(f)
         for key in ("loss", "ce", "reg", "f1", "gradient_norm"):
             np.testing.assert_allclose(history[key], theirs[key], rtol=2e-4, atol=1e-6,
-                                       err_msg="{}: {} here, {} in {}".format(key, history[key], theirs[key], other))
+                                       err_msg=f"{key}: {history[key]} here, {theirs[key]} in {other}")
     return earlier
 
 
@@ -199,7 +199,7 @@ def check_this_env():
             environment = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}
             environment["PYTHONPATH"] = os.pathsep.join(sys.path)
             out = subprocess.run([sys.executable, os.path.abspath(__file__), env], env=environment,
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=600)
+                                 capture_output=True, timeout=600)
             assert out.returncode == 0, out.stderr.decode()[-3000:]
             assert "keras3" in out.stdout.decode(), out.stdout.decode()[-500:]
             loaded.append(path)

@@ -83,7 +83,7 @@ def saved_by_previous(folder, graph_mode):
     """Save the models with the library at :data:`PREVIOUS` into ``folder``; False without git history."""
     try:
         archive = subprocess.run(["git", "-C", ROOT, "archive", "--format=tar", PREVIOUS, "compat_metrics"],
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+                                 capture_output=True, timeout=120)
     except OSError:
         return False
     if archive.returncode != 0:
@@ -93,9 +93,9 @@ def saved_by_previous(folder, graph_mode):
         tar.extractall(library)
     environment = dict(os.environ, PYTHONPATH=os.pathsep.join([library, HERE]))
     out = subprocess.run([sys.executable, os.path.abspath(__file__), folder] + (["graph"] if graph_mode else []),
-                         env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=900)
+                         env=environment, capture_output=True, timeout=900)
     assert out.returncode == 0, out.stderr.decode()[-3000:]
-    assert library in out.stdout.decode(), "saved with {}".format(out.stdout.decode()[-500:])
+    assert library in out.stdout.decode(), f"saved with {out.stdout.decode()[-500:]}"
     return True
 
 
@@ -127,12 +127,12 @@ def load_and_check(folder):
         model = compat_metrics.load_model(os.path.join(folder, name))
         results = evaluate(model)
         for key, value in _numpy_values(model).items():
-            np.testing.assert_allclose(results.get(key), value, rtol=1e-4, err_msg="{}: {}".format(name, key))
+            np.testing.assert_allclose(results.get(key), value, rtol=1e-4, err_msg=f"{name}: {key}")
         x, y = data()
         model.fit(x, y, batch_size=8, epochs=1, verbose=0)  # the loaded metrics also train
         after = evaluate(model)
         for key, value in _numpy_values(model).items():
-            np.testing.assert_allclose(after.get(key), value, rtol=1e-4, err_msg="{} after fit: {}".format(name, key))
+            np.testing.assert_allclose(after.get(key), value, rtol=1e-4, err_msg=f"{name} after fit: {key}")
 
 
 if __name__ == "__main__":

@@ -28,8 +28,8 @@ def roundtrip(model, expected, tmp_path, stem, suffix):
     model.save(path) if suffix else model.save(path, save_format="tf")
     mode = "graph" if compat_metrics.runtime.in_graph_mode() else "eager"
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    out = subprocess.run([sys.executable, SCENARIOS, mode, path], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, env=env, timeout=300)
+    out = subprocess.run([sys.executable, SCENARIOS, mode, path], capture_output=True,
+                         env=env, timeout=300)
     assert out.returncode == 0, out.stderr.decode()[-3000:]
     loaded = json.loads(out.stdout.decode().strip().splitlines()[-1])
     if isinstance(expected, dict):

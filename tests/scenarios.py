@@ -46,14 +46,14 @@ class LocLoss(compat_metrics.InputLoss):
     """An input-dependent loss: target = inputs[:, :N_OUTPUTS] * prediction, MSE."""
 
     def __init__(self, scale=1.0, **kwargs):
-        super(LocLoss, self).__init__(**kwargs)
+        super().__init__(**kwargs)
         self.scale = scale
 
     def call(self, inputs, y_true, y_pred):
         return tf.reduce_mean(tf.square(y_true - self.scale * inputs[:, :N_OUTPUTS] * y_pred), axis=-1)
 
     def get_config(self):
-        config = super(LocLoss, self).get_config()
+        config = super().get_config()
         config["scale"] = self.scale
         return config
 

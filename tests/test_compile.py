@@ -2,11 +2,11 @@
 
 import warnings
 
-import pytest
-
 import capability_marks
-import compat_metrics
+import pytest
 import scenarios
+
+import compat_metrics
 from compat_metrics import _capabilities as caps
 from compat_metrics._backend import _common
 

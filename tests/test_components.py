@@ -7,11 +7,11 @@ import sys
 
 import numpy as np
 import pytest
+import saving
+import scenarios
 import tensorflow as tf
 
 import compat_metrics
-import saving
-import scenarios
 
 RUN_MODES = [pytest.param(False, id="tf_function"), pytest.param(True, id="run_eagerly")]
 
@@ -147,8 +147,8 @@ print(json.dumps({"results": {k: float(v) for k, v in results.items()},
 def test_mirrored_strategy_two_cpus_gives_single_device_values():
     tests_dir = os.path.dirname(os.path.abspath(__file__))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    out = subprocess.run([sys.executable, "-c", DISTRIBUTED, tests_dir], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, env=env, timeout=300)
+    out = subprocess.run([sys.executable, "-c", DISTRIBUTED, tests_dir], capture_output=True,
+                         env=env, timeout=300)
     assert out.returncode == 0, out.stderr.decode()[-3000:]
     report = json.loads(out.stdout.decode().strip().splitlines()[-1])
     results = report["results"]

@@ -38,7 +38,7 @@ def test_markers_are_replaced():
     assert "<!-- generated" not in out
     assert "| `tf115` | python3.7 |" in out and "| CM001 | `assign-in-loss` |" in out
     for feature in impl.MECHANISMS:
-        assert "| `{}` |".format(feature) in out
+        assert f"| `{feature}` |" in out
 
 
 def test_compatibility_page_shows_the_committed_sweep_results():

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from compat_metrics import _capabilities as caps, _doctor, _matrix, cli, runtime
+from compat_metrics import _capabilities as caps
+from compat_metrics import _doctor, _matrix, cli, runtime
 from compat_metrics._backend import impl
 
 
@@ -32,7 +33,7 @@ def test_json_report_describes_this_install(capsys):
 def test_text_report_lists_every_feature(capsys):
     cli.main(["doctor"])
     out = capsys.readouterr().out
-    assert "TensorFlow {}".format(runtime.TF_VERSION) in out
+    assert f"TensorFlow {runtime.TF_VERSION}" in out
     for feature, mechanism in impl.MECHANISMS.items():
         assert feature in out and mechanism in out
 
@@ -77,10 +78,10 @@ def test_command_runs_where_keras_cannot_be_imported():
     """TF_USE_LEGACY_KERAS=1 without tf-keras: ``tf.keras`` fails to import, the doctor still reports."""
     env = dict(os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="2")
     broken = subprocess.run([sys.executable, "-c", "import tensorflow as tf; tf.keras.layers"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=300)
+                            capture_output=True, env=env, timeout=300)
     assert broken.returncode != 0  # the set-up really is broken
-    out = subprocess.run([sys.executable, "-m", "compat_metrics", "doctor", "--json"], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, env=env, timeout=300)
+    out = subprocess.run([sys.executable, "-m", "compat_metrics", "doctor", "--json"], capture_output=True,
+                         env=env, timeout=300)
     assert out.returncode == 1, out.stderr.decode()[-2000:]
     report = json.loads(out.stdout.decode())
     errors = [p["message"] for p in report["problems"] if p["level"] == "error"]

@@ -6,12 +6,12 @@ from compat_metrics._backend import _hooks
 keras = compat_metrics.keras
 
 
-class Step(object):
+class Step:
     def run(self, x):
         return ["method", x]
 
 
-class Container(object):
+class Container:
     """Stands for Keras 2's ``compiled_loss``: a callable object with attributes."""
 
     metrics = ["loss"]

@@ -2,11 +2,11 @@
 
 import numpy as np
 import pytest
+import saving
+import scenarios
 import tensorflow as tf
 
 import compat_metrics
-import saving
-import scenarios
 
 
 @pytest.mark.parametrize("run_eagerly", [False, True], ids=["tf_function", "run_eagerly"])

@@ -13,11 +13,13 @@ import warnings
 import numpy as np
 import pytest
 import tensorflow as tf
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import compat_metrics
+from compat_metrics import _capabilities as caps
 from compat_metrics import metrics as cmm
-from compat_metrics import _capabilities as caps, runtime
+from compat_metrics import runtime
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import metric_scenarios as sc  # noqa: E402
@@ -118,7 +120,7 @@ def test_functional_api_matches_sklearn():
         for average in sc.AVERAGES:
             np.testing.assert_allclose(value(function(matrix, average=average)),
                                        sc.sklearn_score(score, ids, predicted, 4, average, sample_weight=w),
-                                       rtol=1e-5, atol=1e-6, err_msg="{} {}".format(score, average))
+                                       rtol=1e-5, atol=1e-6, err_msg=f"{score} {average}")
     np.testing.assert_allclose(value(F.fbeta_score(matrix, beta=2.0, average="macro")),
                                sc.sklearn_score("f2", ids, predicted, 4, "macro", sample_weight=w), rtol=1e-5)
 
@@ -150,7 +152,7 @@ def test_property_uneven_batches_and_weights_match_sklearn(seed, n, num_classes,
     for (score, average), metric in shared.items():
         expected = sc.sklearn_score(score, ids, predicted, num_classes, average, zero_division, weights)
         np.testing.assert_allclose(value(metric.result()), expected, rtol=1e-5, atol=1e-6,
-                                   err_msg="{} average={}".format(score, average))
+                                   err_msg=f"{score} average={average}")
     for score, metric in own.items():
         expected = sc.sklearn_score(score, ids, predicted, num_classes, "macro", zero_division, weights)
         np.testing.assert_allclose(value(metric.result()), expected, rtol=1e-5, atol=1e-6)
@@ -326,7 +328,7 @@ def test_tensorflow_addons_argument_forms():
                                       ({"threshold": "0.5"}, "threshold"), ({"class_index": 1.5}, "class_index"),
                                       ({"multilabel": "yes"}, "multilabel")])
 def test_argument_types_are_checked_naming_the_argument(bad, name):
-    with pytest.raises(ValueError, match="Invalid `{}` argument value.*Received: {}=".format(name, name)):
+    with pytest.raises(ValueError, match=f"Invalid `{name}` argument value.*Received: {name}="):
         cmm.FBetaScore(3, **bad)
 
 
@@ -354,7 +356,7 @@ def test_multilabel_shapes_are_checked():
     update(tf.constant(y), tf.constant(p))
     before = value(metric.confusion_matrix.result())
     for y_bad, p_bad, name in ((y[:, :1], p, "y_true"), (y, p[:, :2], "y_pred")):
-        with pytest.raises(tf.errors.InvalidArgumentError, match="multilabel {} must have num_classes=3".format(name)):
+        with pytest.raises(tf.errors.InvalidArgumentError, match=f"multilabel {name} must have num_classes=3"):
             update(tf.constant(y_bad), tf.constant(p_bad))
     np.testing.assert_array_equal(value(metric.confusion_matrix.result()), before)
     np.testing.assert_allclose(value(metric.result()), sc.sklearn_score("f1", y.astype(int), (p > 0.5).astype(int),
@@ -597,7 +599,7 @@ def test_saved_model_loads_metric_arguments_without_custom_objects(tmp_path, com
     probs = loaded.predict(x, batch_size=64)
     np.testing.assert_allclose(results["f1m"], sc.sklearn_score("f1", y, probs.argmax(1), 3, "macro"), rtol=1e-5)
     np.testing.assert_allclose(results["huber"], sc.huber(y.reshape(-1, 1), probs, 0.2).mean(), rtol=1e-5)
-    np.testing.assert_allclose([results["rec_{}".format(i)] for i in range(3)],
+    np.testing.assert_allclose([results[f"rec_{i}"] for i in range(3)],
                                sc.sklearn_score("recall", y, probs.argmax(1), 3, None), rtol=1e-5, atol=1e-6)
     from compat_metrics._backend import impl
     scores = [m for m in impl.compiled_metric_objects(loaded) if isinstance(m, cmm.Recall) or isinstance(m, cmm.F1Score)]
@@ -614,6 +616,7 @@ def test_streaming_in_eager_mode_says_what_to_do():
 def test_plots_are_written_and_open(tmp_path):
     pytest.importorskip("matplotlib", reason="matplotlib is the optional 'plot' extra")
     import matplotlib.image
+
     from compat_metrics import plot
     history = {"f1_cat": [0.2, 0.5, 0.6], "val_f1_cat": [0.1, 0.4, 0.5], "f1_dog": [0.3, 0.4, 0.8],
                "val_f1_dog": [0.3, 0.3, 0.7], "loss": [1.0, 0.8, 0.7]}
@@ -670,8 +673,8 @@ print("RESULT" + json.dumps(out))
 def test_mirrored_strategy_two_cpus_matches_one_device_and_sklearn():
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
                TF_CPP_MIN_LOG_LEVEL="2")
-    proc = subprocess.run([sys.executable, "-c", MIRRORED_SCRIPT], env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, universal_newlines=True, timeout=300)
+    proc = subprocess.run([sys.executable, "-c", MIRRORED_SCRIPT], env=env, capture_output=True,
+                          text=True, timeout=300)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT")]
     assert proc.returncode == 0 and lines, proc.stderr[-3000:]
     out = json.loads(lines[-1][len("RESULT"):])
@@ -680,6 +683,6 @@ def test_mirrored_strategy_two_cpus_matches_one_device_and_sklearn():
     expected_f1 = sc.sklearn_score("f1", y, predicted, 3, None, sample_weight=w)
     expected_mp = sc.sklearn_score("precision", y, predicted, 3, "macro", sample_weight=w)
     for label in ("one", "two"):
-        got = [out[label]["f1_{}".format(i)] for i in range(3)]
+        got = [out[label][f"f1_{i}"] for i in range(3)]
         np.testing.assert_allclose(got, expected_f1, rtol=1e-5, atol=1e-6, err_msg=label)
         np.testing.assert_allclose(out[label]["mp"], expected_mp, rtol=1e-5, err_msg=label)

@@ -14,6 +14,7 @@ import pytest
 pytest.importorskip("libcst", reason="compat-metrics migrate needs LibCST (pip install 'compat_metrics[migrate]')")
 
 import capability_marks  # noqa: E402
+
 from compat_metrics import cli  # noqa: E402
 from compat_metrics._migrate._engine import RULES, MigrateError, migrate_source  # noqa: E402
 
@@ -444,7 +445,7 @@ def test_exit_status_json_and_diff(tmp_path, capsys):
 def test_module_entry_point_runs_migrate(tmp_path):
     folder = _tree(tmp_path)
     out = subprocess.run([sys.executable, "-m", "compat_metrics", "migrate", str(folder / "good.py")],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(), timeout=300)
+                         capture_output=True, env=_env(), timeout=300)
     assert out.returncode == 1, out.stderr.decode()[-2000:]
     assert b"CM003" in out.stdout
 
@@ -665,7 +666,7 @@ def migrated_runs(tmp_path_factory):
     out = folder / "runs.json"
     run = subprocess.run([sys.executable, str(CORPUS / "run_scripts.py"), str(out)]
                          + [str(folder / p.name) for p in RUNNABLE],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(), cwd=str(folder), timeout=1200)
+                         capture_output=True, env=_env(), cwd=str(folder), timeout=1200)
     assert run.returncode == 0, run.stderr.decode()[-3000:]
     runs = json.loads(out.read_text())
     return {name: (findings[name], runs[name]) for name in findings}

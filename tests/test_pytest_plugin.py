@@ -1,8 +1,7 @@
 """The pytest plugin on a small user project, in eager TF 2.x (TF1 graph mode: tests_tf1/)."""
 
-import pytest
-
 import plugin_sample
+import pytest
 
 pytest_plugins = ["pytester"]
 

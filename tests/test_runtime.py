@@ -51,7 +51,7 @@ def test_no_version_checks_outside_the_dispatch_point():
             continue
         for number, line in enumerate(path.read_text().splitlines(), 1):
             if pattern.search(line):
-                offenders.append("{}:{}: {}".format(path.name, number, line.strip()))
+                offenders.append(f"{path.name}:{number}: {line.strip()}")
     assert not offenders, offenders
 
 
@@ -94,8 +94,8 @@ else:
 
 def test_graph_mode_is_a_call_time_question():
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    out = subprocess.run([sys.executable, "-c", GRAPH_MODE_ON_KERAS3], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, env=env, timeout=120)
+    out = subprocess.run([sys.executable, "-c", GRAPH_MODE_ON_KERAS3], capture_output=True,
+                         env=env, timeout=120)
     assert out.returncode == 0, out.stderr.decode()[-2000:]
     text = out.stdout.decode()
     if runtime.supports_graph_mode():

@@ -1,11 +1,10 @@
 """Models saved by the previous metric layout (GradientNorm's total/count) load and report right numbers."""
 
 import pytest
-
 import saved_by_previous as previous
 
 
 def test_models_saved_by_the_previous_layout_load(tmp_path):
     if not previous.saved_by_previous(str(tmp_path), graph_mode=False):
-        pytest.skip("needs the git history holding revision {}".format(previous.PREVIOUS))
+        pytest.skip(f"needs the git history holding revision {previous.PREVIOUS}")
     previous.load_and_check(str(tmp_path))

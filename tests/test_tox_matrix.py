@@ -172,7 +172,7 @@ def test_command_line_works_without_tensorflow(tmp_path):
     clean = tmp_path / "clean.py"
     clean.write_text("x = 1\n")
     out = subprocess.run([sys.executable, "-c", script, str(tmp_path / "tox.ini"), str(clean)],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=str(ROOT), timeout=120)
+                         capture_output=True, cwd=str(ROOT), timeout=120)
     assert out.returncode == 0, out.stderr.decode()[-2000:]
     assert "[testenv]" in (tmp_path / "tox.ini").read_text()
 
@@ -190,20 +190,21 @@ def test_every_entry_generates_an_env_that_passes_its_own_check(key):
 
 def test_every_release_from_1_15_to_2_21_is_in_the_table():
     keys = set(_matrix.known_keys())
-    releases = {"1.15"} | {"2.{}".format(minor) for minor in range(22)}
+    releases = {"1.15"} | {f"2.{minor}" for minor in range(22)}
     assert releases <= keys
-    assert {"2.{}-graph".format(minor) for minor in range(16)} <= keys  # Keras 2 releases
-    assert {"2.{}-legacy".format(minor) for minor in range(16, 22)} <= keys  # tf-keras exists from 2.16
+    assert {f"2.{minor}-graph" for minor in range(16)} <= keys  # Keras 2 releases
+    assert {f"2.{minor}-legacy" for minor in range(16, 22)} <= keys  # tf-keras exists from 2.16
     assert not any(k.endswith("-graph") and int(k.split(".")[1].split("-")[0]) >= 16 for k in keys if k[0] == "2")
 
 
 def test_oldest_keras3_is_the_minimum_this_tensorflow_declares():
     """The table's oldest Keras 3 for the installed release is the ``keras>=`` its TensorFlow declares."""
     from compat_metrics import runtime
-    release = "{}.{}".format(runtime.TF_VERSION.major, runtime.TF_VERSION.minor)
+    release = f"{runtime.TF_VERSION.major}.{runtime.TF_VERSION.minor}"
     if release not in _matrix.OLDEST_KERAS3:
-        pytest.skip("TF {} is not a Keras 3 release".format(release))
+        pytest.skip(f"TF {release} is not a Keras 3 release")
     import importlib.metadata
+
     from packaging.requirements import Requirement
     requires = []
     for dist in ("tensorflow-cpu", "tensorflow"):

@@ -143,6 +143,6 @@ def test_generated_matrix_runs_middle_releases(tmp_path):
     assert out.returncode == 0, text[-8000:]
     for combo in combos:
         version = re.escape(combo.tf.split("==")[1]) if "==" in combo.tf else r"2\.\d+\.\d+"
-        assert re.search(r"compat_metrics: Python {}\.\d+, TensorFlow {}".format(re.escape(combo.python), version),
+        assert re.search(rf"compat_metrics: Python {re.escape(combo.python)}\.\d+, TensorFlow {version}",
                          text), (combo.key, text[-8000:])
-        assert re.search(r"{}: OK".format(re.escape(combo.env)), text), (combo.key, text[-3000:])
+        assert re.search(rf"{re.escape(combo.env)}: OK", text), (combo.key, text[-3000:])

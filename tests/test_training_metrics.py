@@ -1,13 +1,13 @@
 """Gradient norm, layer metrics, metric layers, train_step helper and save/load (TF 2.x envs)."""
 
+import capability_marks
 import numpy as np
 import pytest
-import tensorflow as tf
-
-import capability_marks
-import compat_metrics
 import saving
+import tensorflow as tf
 import training_scenarios as ts
+
+import compat_metrics
 
 keras = compat_metrics.keras
 
@@ -131,7 +131,7 @@ class Subclassed(keras.Model):
     """A subclassed model: its layers first run inside the traced training step."""
 
     def __init__(self, **kwargs):
-        super(Subclassed, self).__init__(**kwargs)
+        super().__init__(**kwargs)
         self.hidden = ts.DenseLike(4, activation="tanh", name="hidden")
         self.head = keras.layers.Dense(ts.N_OUTPUTS, name="head")
 

@@ -1,7 +1,6 @@
 """Users' own metric, loss and layer code through the library (eager and tf.function)."""
 
 import numpy as np
-
 import user_code_scenarios as uc
 
 

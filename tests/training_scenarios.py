@@ -38,7 +38,7 @@ class DenseLike(keras.layers.Dense):
     """A Dense layer that logs its mean activation with add_metric."""
 
     def call(self, inputs):
-        outputs = super(DenseLike, self).call(inputs)
+        outputs = super().call(inputs)
         compat_metrics.add_metric(self, tf.reduce_mean(outputs), name="activation_mean")
         return outputs
 
@@ -50,7 +50,7 @@ class CosineAgreement(compat_metrics.MetricLayer):
     """Per-sample cosine similarity of two tensors (a WARP-style similarity)."""
 
     def __init__(self, epsilon=1e-7, **kwargs):
-        super(CosineAgreement, self).__init__(**kwargs)
+        super().__init__(**kwargs)
         self.epsilon = epsilon
 
     def compute(self, inputs):
@@ -60,7 +60,7 @@ class CosineAgreement(compat_metrics.MetricLayer):
         return numerator / tf.maximum(norms, self.epsilon)
 
     def get_config(self):
-        config = super(CosineAgreement, self).get_config()
+        config = super().get_config()
         config["epsilon"] = self.epsilon
         return config
 
@@ -69,7 +69,7 @@ class PSNR(compat_metrics.Metric):
     """Mean per-sample PSNR, a user metric with a constructor argument."""
 
     def __init__(self, max_val=1.0, name="psnr", dtype=None):
-        super(PSNR, self).__init__(name=name, dtype=dtype)
+        super().__init__(name=name, dtype=dtype)
         self.max_val = max_val
         self.total = self.add_weight("total")
         self.count = self.add_weight("count")
@@ -454,7 +454,7 @@ def roundtrip(m, tmp_path, suffix, stem="training"):
     m.save(path) if suffix else m.save(path, save_format="tf")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
     out = subprocess.run([sys.executable, os.path.abspath(__file__), "graph" if graph_mode() else "eager", path],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=300)
+                         capture_output=True, env=env, timeout=300)
     assert out.returncode == 0, out.stderr.decode()[-3000:]
     loaded = json.loads(out.stdout.decode().strip().splitlines()[-1])
     for key in expected:
@@ -530,8 +530,8 @@ def _mirrored_train_step_in_fresh_process():
 
 def _run_fresh(mode):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    out = subprocess.run([sys.executable, os.path.abspath(__file__), mode, ""], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, env=env, timeout=300)
+    out = subprocess.run([sys.executable, os.path.abspath(__file__), mode, ""], capture_output=True,
+                         env=env, timeout=300)
     assert out.returncode == 0, out.stderr.decode()[-3000:]
     return json.loads(out.stdout.decode().strip().splitlines()[-1])
 

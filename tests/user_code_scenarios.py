@@ -29,7 +29,7 @@ N_FEATURES = 5
 # -- seed 002 (and 001): a metric whose reset_states override zeroes one variable --------------
 class CategoricalTruePositives(compat_metrics.Metric):  # seed: keras.metrics.Metric
     def __init__(self, name="categorical_true_positives", **kwargs):
-        super(CategoricalTruePositives, self).__init__(name=name, **kwargs)
+        super().__init__(name=name, **kwargs)
         self.true_positives = self.add_weight(name="ctp", initializer="zeros")
         # 也可以调整shape一次计算多个指标
         self.b = self.add_weight(name="b", initializer="random_uniform")
@@ -376,7 +376,7 @@ def check_same_named_keras_and_library_metrics_load_as_themselves(tmp_path):
 class BinaryTruePositives(compat_metrics.Metric):  # seed 001: tf.keras.metrics.Metric
 
   def __init__(self, name='binary_true_positives', **kwargs):
-    super(BinaryTruePositives, self).__init__(name=name, **kwargs)
+    super().__init__(name=name, **kwargs)
     self.true_positives = self.add_weight(name='tp', initializer='zeros')
 
   def update_state(self, y_true, y_pred, sample_weight=None):

@@ -45,7 +45,7 @@ def _env(tf_config=None, flavour="keras3"):
     return env
 
 
-class Run(object):
+class Run:
     """Processes started by one test; ``wait`` bounds them all by ``RUN_TIMEOUT``."""
 
     def __init__(self, tmp_path, flavour="keras3"):
@@ -65,8 +65,8 @@ class Run(object):
 
     def start_workers(self, count=2, args_for=lambda index: []):
         ports = free_ports(count)
-        cluster = {"worker": ["127.0.0.1:{}".format(port) for port in ports]}
-        return [self.start("worker{}".format(index), args_for(index),
+        cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
+        return [self.start(f"worker{index}", args_for(index),
                            {"cluster": cluster, "task": {"type": "worker", "index": index}})
                 for index in range(count)]
 
@@ -75,8 +75,7 @@ class Run(object):
             proc.wait(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             self.kill_all()
-            pytest.fail("{} still running after {} s (hang); log:\n{}".format(
-                proc.name, RUN_TIMEOUT, self.log(proc)[-3000:]))
+            pytest.fail(f"{proc.name} still running after {RUN_TIMEOUT} s (hang); log:\n{self.log(proc)[-3000:]}")
         return proc.returncode
 
     def log(self, proc):
@@ -84,7 +83,7 @@ class Run(object):
             return handle.read()
 
     def result(self, proc):
-        assert proc.returncode == 0, "{} failed ({}):\n{}".format(proc.name, proc.returncode, self.log(proc)[-5000:])
+        assert proc.returncode == 0, f"{proc.name} failed ({proc.returncode}):\n{self.log(proc)[-5000:]}"
         with open(proc.out) as handle:
             return json.load(handle)
 

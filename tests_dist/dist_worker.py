@@ -73,7 +73,7 @@ class DieAt(keras.callbacks.Callback):
     """
 
     def __init__(self, batch, freeze=False):
-        super(DieAt, self).__init__()
+        super().__init__()
         self.batch = batch
         self.freeze = freeze
 

@@ -17,12 +17,11 @@ import importlib.util
 import os
 import time
 
+import conftest
+import dist_worker
 import numpy as np
 import pytest
 from sklearn.metrics import f1_score, precision_score
-
-import conftest
-import dist_worker
 
 RTOL, ATOL = 1e-4, 1e-5
 HAS_TF_KERAS = importlib.util.find_spec("tf_keras") is not None
@@ -51,7 +50,7 @@ def _start_and_collect(tmp_path, flavour, scenario):
 @pytest.fixture(scope="module", params=CASES)
 def runs(request, tmp_path_factory):
     flavour, scenario = request.param
-    single, workers = _start_and_collect(tmp_path_factory.mktemp("{}_{}".format(flavour, scenario)),
+    single, workers = _start_and_collect(tmp_path_factory.mktemp(f"{flavour}_{scenario}"),
                                          flavour, scenario)
     return scenario, single, workers
 
@@ -160,7 +159,7 @@ def test_worker_failing_mid_epoch_fails_the_other_with_a_clear_error(tmp_path, f
     log = run.log(survivor)
     assert code != 0, log[-3000:]
     assert not os.path.exists(survivor.out)
-    assert waited < 4 * timeout, "the surviving worker took {:.0f} s to fail".format(waited)
+    assert waited < 4 * timeout, f"the surviving worker took {waited:.0f} s to fail"
     # A dead peer resets the connection; a silent one is reported by the coordination service's
     # heartbeat check ("tasks are unhealthy") or by the collective timeout, whichever comes first.
     if failure == "exit":

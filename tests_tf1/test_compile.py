@@ -1,10 +1,10 @@
 """The compile shim in TF1 graph mode."""
 
 import pytest
+import scenarios
 
 import compat_metrics
-import scenarios
-from compat_metrics import _capabilities as caps, runtime
+from compat_metrics import _capabilities as caps
 
 FLAG = "experimental_run_tf_function"
 pytestmark = pytest.mark.graph_mode_only

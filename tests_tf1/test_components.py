@@ -2,11 +2,11 @@
 
 import numpy as np
 import pytest
+import saving
+import scenarios
 import tensorflow as tf
 
 import compat_metrics
-import saving
-import scenarios
 
 keras = compat_metrics.keras
 v1 = tf.compat.v1
@@ -18,7 +18,7 @@ class SeedLowCostMetric(keras.metrics.Metric):
     """The pre-library pattern: a metric that reads a variable the loss assigned."""
 
     def __init__(self, variable, name="low_cost_ce"):
-        super(SeedLowCostMetric, self).__init__(name=name)
+        super().__init__(name=name)
         self.ce = variable
 
     def update_state(self, y_true, y_pred, sample_weight=None):

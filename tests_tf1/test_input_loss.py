@@ -1,7 +1,6 @@
 """Input-dependent losses in TF1 graph mode: a closure over model.inputs."""
 
 import pytest
-
 import saving
 import scenarios
 

@@ -76,7 +76,7 @@ def test_streaming_in_estimator_eval_metric_ops(tmp_path):
         step = tf.compat.v1.train.get_or_create_global_step()
         loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
         f1 = cmm.F1Score(3, name="f1")
-        ops = {"f1_{}".format(i): cmm.streaming(m, labels, logits) for i, m in enumerate(f1.per_class_metrics())}
+        ops = {f"f1_{i}": cmm.streaming(m, labels, logits) for i, m in enumerate(f1.per_class_metrics())}
         ops["macro_f1"] = cmm.streaming(cmm.F1Score(3, average="macro"), labels, logits)
         return tf.estimator.EstimatorSpec(mode, loss=loss, eval_metric_ops=ops,
                                           train_op=tf.compat.v1.assign_add(step, 1))
@@ -88,7 +88,7 @@ def test_streaming_in_estimator_eval_metric_ops(tmp_path):
     results = estimator.evaluate(input_fn)
     predicted = features.dot(kernel).argmax(1)
     expected = sc.sklearn_score("f1", ids, predicted, 3, None)
-    np.testing.assert_allclose([results["f1_{}".format(i)] for i in range(3)], expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose([results[f"f1_{i}"] for i in range(3)], expected, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(results["macro_f1"], sc.sklearn_score("f1", ids, predicted, 3, "macro"), rtol=1e-5)
 
 
@@ -126,6 +126,7 @@ def test_reset_states_is_what_tf1_keras_calls(graph_session):
 def test_confusion_matrix_plot_reads_the_keras_session(tmp_path, graph_session):
     pytest.importorskip("matplotlib", reason="matplotlib is the optional 'plot' extra")
     import matplotlib.image
+
     from compat_metrics import plot
     tf.compat.v1.keras.backend.set_session(graph_session)
     cm = cmm.ConfusionMatrix(2, class_names=["cat", "dog"])

@@ -2,11 +2,11 @@
 
 import numpy as np
 import pytest
+import saving
 import tensorflow as tf
+import training_scenarios as ts
 
 import compat_metrics
-import saving
-import training_scenarios as ts
 
 pytestmark = pytest.mark.graph_mode_only
 

@@ -2,7 +2,6 @@
 
 import pytest
 import tensorflow as tf
-
 import user_code_scenarios as uc
 
 pytestmark = pytest.mark.graph_mode_only

@@ -14,6 +14,6 @@ elif BACKEND == "tf1":
 elif BACKEND == "keras2":
     from . import keras2 as impl
 else:  # pragma: no cover - runtime only produces the three names above
-    raise ImportError("compat_metrics: no backend for {!r}".format(BACKEND))
+    raise ImportError(f"compat_metrics: no backend for {BACKEND!r}")
 
 __all__ = ["impl"]

@@ -5,7 +5,8 @@ import warnings
 
 import tensorflow as tf
 
-from .. import _capabilities as caps, runtime
+from .. import _capabilities as caps
+from .. import runtime
 from ._hooks import state, wrap
 
 _WARNED = set()
@@ -95,7 +96,7 @@ def bare_name_object(cls):
         return chosen.from_config(config)
 
     return type(cls.__name__, (object,), {
-        "__doc__": "Loads {} or Keras's own {} from a saved config.".format(cls.__module__, cls.__name__),
+        "__doc__": f"Loads {cls.__module__} or Keras's own {cls.__name__} from a saved config.",
         "from_config": classmethod(from_config), "library_class": cls, "keras_class": theirs,
     })
 
@@ -173,8 +174,8 @@ def model_inputs(model):
     if not inputs:
         raise ValueError(
             "compat_metrics.InputLoss needs a model built from keras.Input tensors "
-            "(a functional or Sequential model with an input shape); {!r} has no "
-            "symbolic inputs.".format(model.name))
+            f"(a functional or Sequential model with an input shape); {model.name!r} has no "
+            "symbolic inputs.")
     return inputs[0] if len(inputs) == 1 else list(inputs)
 
 

@@ -44,7 +44,7 @@ def set_state(obj, key, value):
     object.__setattr__(obj, _PREFIX + key, value)
 
 
-class _CallableProxy(object):
+class _CallableProxy:
     """``target`` with its calls going through ``call`` (``compiled_loss`` is an object, not a method)."""
 
     def __init__(self, target, call):
@@ -60,7 +60,7 @@ class _CallableProxy(object):
 _MISSING = object()
 
 
-class _Method(object):
+class _Method:
     """The wrappers of one method of one object, and what undoing them restores."""
 
     def __init__(self, obj, name):

@@ -13,12 +13,19 @@ import importlib
 
 import tensorflow as tf
 
-from .. import _capabilities as caps, runtime
+from .. import _capabilities as caps
+from .. import runtime
 from .._capabilities import HAS_TRAIN_STEP, HONOURS_RUN_TF_FUNCTION  # noqa: F401  (named in MECHANISMS)
-from ._common import (compiled_loss_objects, install_input_hook, model_inputs, register_serializable,  # noqa: F401
-                      registered_library_classes, state_variable, warn_once)
-from ._gradients import (compiled_metric_objects, hook_apply_gradients, hook_test_gradients,  # noqa: F401
-                         record_graph_gradients)
+from ._common import (  # noqa: F401
+    compiled_loss_objects,
+    install_input_hook,
+    model_inputs,
+    register_serializable,
+    registered_library_classes,
+    state_variable,
+    warn_once,
+)
+from ._gradients import compiled_metric_objects, hook_apply_gradients, hook_test_gradients, record_graph_gradients  # noqa: F401
 
 keras = runtime.keras
 Loss = keras.losses.Loss
@@ -79,16 +86,16 @@ def compile_kwargs(kwargs, needs_model_step_outside_tf_function):
         if needs_model_step_outside_tf_function and not runtime.in_graph_mode():
             if kwargs.get(RUN_TF_FUNCTION_FLAG, False):
                 warn_once("etf-forced", "compat_metrics: experimental_run_tf_function=True "
-                          "replaced by False: on {} a loss that uses the model's inputs, "
+                          f"replaced by False: on {caps.STACK} a loss that uses the model's inputs, "
                           "or a GradientNorm metric, only runs without tf.function."
-                          .format(caps.STACK))
+                          )
             kwargs[RUN_TF_FUNCTION_FLAG] = False
         return kwargs
     if RUN_TF_FUNCTION_FLAG in kwargs:
         kwargs.pop(RUN_TF_FUNCTION_FLAG)
         warn_once("etf-dropped", "compat_metrics: dropped experimental_run_tf_function: "
-                  "{} ignores it (since TF 2.2 Keras always runs training in "
-                  "tf.function).".format(caps.STACK))
+                  f"{caps.STACK} ignores it (since TF 2.2 Keras always runs training in "
+                  "tf.function).")
     return kwargs
 
 
@@ -163,9 +170,9 @@ def bind_gradient_recorder(model, record):
     """
     if HONOURS_RUN_TF_FUNCTION and (tf.distribute.has_strategy() or getattr(model, "_distribution_strategy", None)):
         raise NotImplementedError(
-            "GradientNorm under tf.distribute needs TF >= 2.2: {} records the gradients in "
+            f"GradientNorm under tf.distribute needs TF >= 2.2: {caps.STACK} records the gradients in "
             "its graph code path, which does not run under a distribution strategy. Train without "
-            "the strategy, or upgrade TensorFlow.".format(caps.STACK))
+            "the strategy, or upgrade TensorFlow.")
     if runtime.in_graph_mode() or (HONOURS_RUN_TF_FUNCTION and getattr(model, "total_loss", None) is not None):
         record_graph_gradients(model, record)
         return

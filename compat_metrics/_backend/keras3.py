@@ -9,9 +9,9 @@ models save as ``.keras`` only; input-dependent losses get their inputs from a
 
 import tensorflow as tf
 
-from .. import _capabilities as caps, runtime
-from ._common import (compiled_loss_objects, install_input_hook, register_serializable,  # noqa: F401
-                      state_variable, warn_once)
+from .. import _capabilities as caps
+from .. import runtime
+from ._common import compiled_loss_objects, install_input_hook, register_serializable, state_variable, warn_once  # noqa: F401
 from ._gradients import compiled_metric_objects, hook_apply_gradients, hook_test_gradients  # noqa: F401
 from ._hooks import state
 
@@ -55,8 +55,8 @@ def compile_kwargs(kwargs, needs_model_step_outside_tf_function):
     if RUN_TF_FUNCTION_FLAG in kwargs:
         kwargs.pop(RUN_TF_FUNCTION_FLAG)
         warn_once("etf-dropped", "compat_metrics: dropped experimental_run_tf_function: "
-                  "{} raises TypeError for it (Keras 3 always runs tf.function)."
-                  .format(caps.STACK))
+                  f"{caps.STACK} raises TypeError for it (Keras 3 always runs tf.function)."
+                  )
     return kwargs
 
 
@@ -93,7 +93,7 @@ def _without_initializer_dtypes(config):
     return config, False
 
 
-class _readable_h5(object):
+class _readable_h5:
     """The h5 file, or a temporary copy without what Keras 3 refuses in TF 1.15 files.
 
     TF 1.15 saved ``dtype`` in initializer configs (``GlorotUniform(dtype=...)``),
@@ -206,7 +206,7 @@ def distinct_output_names(layer, outputs):
     renamed = [outputs[0]]
     for index, item in enumerate(outputs[1:], start=1):
         if index not in own:
-            own[index] = keras.layers.Identity(name="{}_{}".format(layer.name, index))
+            own[index] = keras.layers.Identity(name=f"{layer.name}_{index}")
         renamed.append(own[index](item))
     return type(outputs)(renamed)
 

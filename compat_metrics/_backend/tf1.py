@@ -7,10 +7,25 @@ does not exist (registration goes through ``get_custom_objects``).
 """
 
 from ._gradients import compiled_metric_objects, record_graph_gradients  # noqa: F401
-from .keras2 import (ACCEPTS_AUTO_REDUCTION, Loss, Metric, add_weight, bind_input_loss,  # noqa: F401
-                     check_step_overrides, check_train_step,
-                     compiled_loss_objects, distinct_output_names, keras, layer_add_metric, load_model, new_state_variable,
-                     register_serializable, RUN_TF_FUNCTION_FLAG, step_loss, step_metrics)
+from .keras2 import (  # noqa: F401
+    ACCEPTS_AUTO_REDUCTION,
+    RUN_TF_FUNCTION_FLAG,
+    Loss,
+    Metric,
+    add_weight,
+    bind_input_loss,
+    check_step_overrides,
+    check_train_step,
+    compiled_loss_objects,
+    distinct_output_names,
+    keras,
+    layer_add_metric,
+    load_model,
+    new_state_variable,
+    register_serializable,
+    step_loss,
+    step_metrics,
+)
 
 HONOURS_RUN_TF_FUNCTION = True
 

@@ -13,8 +13,19 @@ import re
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from ._syntax import (INPUT_MAKERS, LOSS_BASES, METRIC_BASES, bound_name, canonical, code, comma_space,
-                      compile_keywords, dotted, is_tfa_from_import, walk)
+from ._syntax import (
+    INPUT_MAKERS,
+    LOSS_BASES,
+    METRIC_BASES,
+    bound_name,
+    canonical,
+    code,
+    comma_space,
+    compile_keywords,
+    dotted,
+    is_tfa_from_import,
+    walk,
+)
 
 Finding = collections.namedtuple("Finding", "line column rule message fixed")
 
@@ -23,7 +34,7 @@ class MigrateError(Exception):
     """A file that cannot be migrated (not decodable, or not valid Python)."""
 
 
-class Names(object):
+class Names:
     """Qualified-name look-ups through the file's imports.
 
     ``import tensorflow.keras as k`` makes ``k.losses.Loss`` resolve to
@@ -88,7 +99,7 @@ def _imports(module):
             stack.extend(current.children)
 
 
-class Analysis(object):
+class Analysis:
     """First pass: what the file defines, so the rewrite can act across statements.
 
     ``Analysis(names).run(module)`` walks the tree once (:func:`._syntax.walk`)
@@ -166,7 +177,7 @@ class Analysis(object):
                 self.input_names.add(arg.value.value)
 
 
-class Context(object):
+class Context:
     """One file's shared state: names, analysis, enclosing classes/functions, findings, imports to add."""
 
     def __init__(self, wrapper, names, analysis, helpers, text=""):
@@ -271,7 +282,7 @@ class Context(object):
         return updated.with_changes(func=self.compat("compile"), args=args)
 
 
-class Rule(object):
+class Rule:
     """A rule: ``ID``, ``NAME``, ``DOC`` and hooks.
 
     Hooks are ``prepare(module)`` (before rewriting, with the whole original
@@ -310,7 +321,7 @@ class Rule(object):
 
     def mentions(self, text, names):
         """Whether ``text`` contains one of ``names`` as a word."""
-        return any(re.search(r"\b{}\b".format(re.escape(name)), text) for name in names)
+        return any(re.search(rf"\b{re.escape(name)}\b", text) for name in names)
 
     def report(self, node, message, fixed, rule=None):
         self.ctx.report(node, rule or self.ID, message, fixed)

@@ -235,12 +235,11 @@ def migrate_source(source, helpers=None):
     try:
         module = cst.parse_module(source)
     except UnicodeDecodeError as error:
-        raise MigrateError("cannot decode the file (no coding declaration, and not valid UTF-8: {})".format(error))
+        raise MigrateError(f"cannot decode the file (no coding declaration, and not valid UTF-8: {error})")
     except (LookupError, SyntaxError) as error:
-        raise MigrateError("cannot decode the file: {}".format(error))
+        raise MigrateError(f"cannot decode the file: {error}")
     except cst.ParserSyntaxError as error:
-        raise MigrateError("not valid Python, skipped: {} (line {}, column {})".format(
-            error.message, error.raw_line, error.raw_column + 1))
+        raise MigrateError(f"not valid Python, skipped: {error.message} (line {error.raw_line}, column {error.raw_column + 1})")
     text = source.decode(module.encoding) if isinstance(source, bytes) else source
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     names = Names(module)
@@ -276,8 +275,7 @@ def migrate_source(source, helpers=None):
         drop = _unused_imports(tree, analysis.tfa_aliases, ctx.removed_uses)
         for stmt in module.body:
             if _imports_only(stmt, drop):
-                ctx.report(stmt, "CM008", "`{}` is unused once its metrics are rewritten -> removed".format(
-                    code(stmt.body[0])), True)
+                ctx.report(stmt, "CM008", f"`{code(stmt.body[0])}` is unused once its metrics are rewritten -> removed", True)
     if add or drop:
         new_module = _fix_imports(new_module, add, drop)
     findings = sorted(_unmarked(ctx.findings, text), key=lambda f: (f.line, f.column, f.rule))

@@ -19,7 +19,7 @@ _SPECIAL = ("function_keyword_renames", "manual_function_reorders", "function_tr
             "function_warnings", "function_arg_warnings", "change_to_function")
 
 
-class Tables(object):
+class Tables:
     """``renames`` old -> new (``tf.`` spelling), ``special`` old names with argument changes, ``deprecated`` modules."""
 
     def __init__(self, renames=None, special=(), deprecated=(), source=None, reason=None, transformed=()):
@@ -39,7 +39,7 @@ def _folder():
     try:
         spec = importlib.util.find_spec("tensorflow")
     except (ImportError, ValueError) as error:
-        return None, "TensorFlow cannot be found ({})".format(error)
+        return None, f"TensorFlow cannot be found ({error})"
     if spec is None or not spec.submodule_search_locations:
         return None, "TensorFlow is not installed in this Python"
     for location in spec.submodule_search_locations:
@@ -103,8 +103,8 @@ def load():
             tables = Tables({k: v for k, v in renames.items() if v}, special, deprecated, source=folder,
                             transformed=transformed)
             if not tables.available:
-                tables.reason = "no renames found in {}".format(folder)
+                tables.reason = f"no renames found in {folder}"
         except (OSError, SyntaxError, ValueError) as error:
-            tables = Tables(reason="cannot read {}: {}".format(folder, error))
+            tables = Tables(reason=f"cannot read {folder}: {error}")
     _CACHE["tables"] = tables
     return tables

@@ -69,9 +69,9 @@ def _decode(source):
         encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
         return source.decode(encoding)
     except UnicodeDecodeError as error:
-        raise MigrateError("cannot decode the file (no coding declaration, and not valid UTF-8: {})".format(error))
+        raise MigrateError(f"cannot decode the file (no coding declaration, and not valid UTF-8: {error})")
     except (LookupError, SyntaxError) as error:
-        raise MigrateError("cannot decode the file: {}".format(error))
+        raise MigrateError(f"cannot decode the file: {error}")
 
 
 def _check_syntax(text):
@@ -79,10 +79,9 @@ def _check_syntax(text):
     try:
         ast.parse(text)
     except SyntaxError as error:
-        raise MigrateError("not valid Python, skipped: {} (line {}, column {})".format(
-            error.msg, error.lineno, (error.offset or 0)))
+        raise MigrateError(f"not valid Python, skipped: {error.msg} (line {error.lineno}, column {error.offset or 0})")
     except ValueError as error:  # e.g. null bytes
-        raise MigrateError("not valid Python, skipped: {}".format(error))
+        raise MigrateError(f"not valid Python, skipped: {error}")
 
 
 def _migrate_file(task):
@@ -95,7 +94,7 @@ def _migrate_file(task):
         with open(path, "rb") as handle:
             source = handle.read()
     except OSError as error:
-        entry.update(status="error", error="cannot read: {}".format(error))
+        entry.update(status="error", error=f"cannot read: {error}")
         return entry
     if not source.strip():
         entry["status"] = "empty"
@@ -158,8 +157,8 @@ def _renames_note():
     if tables.available:
         return None
     return ("CM003 checked sessions only: TF1 API names were not looked up, as TensorFlow's tf_upgrade_v2 "
-            "tables were not found ({}). Run compat-metrics migrate with a Python that has TensorFlow "
-            "installed, or run tf_upgrade_v2.".format(tables.reason))
+            f"tables were not found ({tables.reason}). Run compat-metrics migrate with a Python that has TensorFlow "
+            "installed, or run tf_upgrade_v2.")
 
 
 def run(args):
@@ -167,12 +166,12 @@ def run(args):
     try:
         from . import _engine
     except ImportError as error:
-        print("compat-metrics migrate needs LibCST: pip install 'compat_metrics[migrate]' ({})".format(error),
+        print(f"compat-metrics migrate needs LibCST: pip install 'compat_metrics[migrate]' ({error})",
               file=sys.stderr)
         return 2
     if args.list_rules:
         for rule, (name, text) in _engine.RULES.items():
-            print("{} {}: {}".format(rule, name, text))
+            print(f"{rule} {name}: {text}")
         return 0
     if not args.paths:
         args.usage_error("give at least one PATH (or --list-rules)")  # exits with status 2
@@ -182,7 +181,7 @@ def run(args):
         args.usage_error("Invalid `--ignore`: unknown rule(s) {}; the rules are {}. Received: --ignore {}".format(
             ", ".join(unknown), ", ".join(_engine.RULES), args.ignore))
     if args.jobs < 0:
-        args.usage_error("Invalid `--jobs`: it must be >= 0 (0: one per core). Received: --jobs {}".format(args.jobs))
+        args.usage_error(f"Invalid `--jobs`: it must be >= 0 (0: one per core). Received: --jobs {args.jobs}")
     results = migrate_paths(args.paths, write=args.write, helpers=_helpers(), ignore=ignore, jobs=args.jobs)
     status = _exit_status(results)
     note = _renames_note()

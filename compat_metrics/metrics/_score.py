@@ -52,7 +52,7 @@ def _check_multilabel(multilabel, threshold, num_classes):
         return threshold is not None and num_classes > 2
     if not isinstance(multilabel, (bool, int)) or isinstance(multilabel, float):
         raise ValueError("Invalid `multilabel` argument value. It should be True, False or None. "
-                         "Received: multilabel={!r}".format(multilabel))
+                         f"Received: multilabel={multilabel!r}")
     return bool(multilabel)
 
 
@@ -76,7 +76,7 @@ class _Score(_SharedMixin, Metric):
         if binary_column:
             if multilabel:
                 raise ValueError("num_classes=1 is one binary sigmoid column; multilabel needs num_classes >= 2. "
-                                 "Received: multilabel={!r}".format(multilabel))
+                                 f"Received: multilabel={multilabel!r}")
             multilabel = False
             threshold = 0.5 if threshold is None else threshold
         multilabel = _check_multilabel(multilabel, threshold, matrix_classes)
@@ -85,8 +85,8 @@ class _Score(_SharedMixin, Metric):
             if isinstance(class_index, bool) or not isinstance(class_index, numbers.Integral) or \
                     average is not None or not 0 <= class_index < self.num_classes:
                 raise ValueError("Invalid `class_index` argument value. It needs average=None and an integer in "
-                                 "[0, {}). Received: class_index={!r}, average={!r}"
-                                 .format(self.num_classes, class_index, average))
+                                 f"[0, {self.num_classes}). Received: class_index={class_index!r}, average={average!r}"
+                                 )
             class_index = int(class_index)
         self.class_index = class_index
         self._reducer = reducer
@@ -99,13 +99,12 @@ class _Score(_SharedMixin, Metric):
         else:
             if not isinstance(confusion_matrix, ConfusionMatrix):
                 raise TypeError("Invalid `confusion_matrix` argument value. It should be a compat_metrics "
-                                "ConfusionMatrix. Received: confusion_matrix={!r}".format(confusion_matrix))
+                                f"ConfusionMatrix. Received: confusion_matrix={confusion_matrix!r}")
             given = (matrix_classes, _check_threshold(threshold, matrix_classes, multilabel), multilabel)
             shared = (confusion_matrix.num_classes, confusion_matrix.threshold, confusion_matrix.multilabel)
             if given != shared:
-                raise ValueError("{} shares confusion matrix {!r} but its (num_classes, threshold, multilabel) "
-                                 "= {} differ from the matrix's {}".format(type(self).__name__,
-                                                                           confusion_matrix.name, given, shared))
+                raise ValueError(f"{type(self).__name__} shares confusion matrix {confusion_matrix.name!r} but its (num_classes, threshold, multilabel) "
+                                 f"= {given} differ from the matrix's {shared}")
         self.threshold = confusion_matrix.threshold
         self.multilabel = confusion_matrix.multilabel
         self._cm = confusion_matrix  # tracked: its variables are this metric's state too
@@ -151,11 +150,10 @@ class _Score(_SharedMixin, Metric):
         if self.average is None and not self.__dict__.get("_vector_warned") and _called_by_keras_training():
             self.__dict__["_vector_warned"] = True
             warn_once(("vector-metric", id(self)),
-                      "compat_metrics: metric {!r} (average=None) gives Keras a vector of {} per-class values, "
+                      f"compat_metrics: metric {self.name!r} (average=None) gives Keras a vector of {self.num_classes} per-class values, "
                       "which History, the progress bar and callbacks such as ModelCheckpoint(monitor=...) cannot "
-                      "use. Compile with compat_metrics.compile(model, ...) to log {}_0 ... {}_{} (and val_...), "
-                      "or pass metrics={}.per_class_metrics().".format(
-                          self.name, self.num_classes, self.name, self.name, self.num_classes - 1, self.name))
+                      f"use. Compile with compat_metrics.compile(model, ...) to log {self.name}_0 ... {self.name}_{self.num_classes - 1} (and val_...), "
+                      f"or pass metrics={self.name}.per_class_metrics().")
         return values
 
     def _reset(self):
@@ -181,11 +179,11 @@ class _Score(_SharedMixin, Metric):
             A list of ``num_classes`` metrics.
         """
         if self.average is not None or self.class_index is not None:
-            raise ValueError("per_class_metrics() needs average=None; {!r} has average={!r}"
-                             .format(self.name, self.average))
+            raise ValueError(f"per_class_metrics() needs average=None; {self.name!r} has average={self.average!r}"
+                             )
         names = _check_class_names(class_names, self.num_classes) or self.class_names or \
             [str(i) for i in range(self.num_classes)]
-        return [self._copy(class_index=i, class_names=self.class_names, name="{}_{}".format(self.name, label))
+        return [self._copy(class_index=i, class_names=self.class_names, name=f"{self.name}_{label}")
                 for i, label in enumerate(names)]
 
     def _copy(self, **changes):

@@ -33,7 +33,9 @@ import tensorflow as tf
 
 from .. import runtime
 from .._backend import impl
-from .._config import capture_init_args as _capture_init_args, from_config as _from_config, init_args as _init_args
+from .._config import capture_init_args as _capture_init_args
+from .._config import from_config as _from_config
+from .._config import init_args as _init_args
 
 __all__ = ["Metric"]
 
@@ -169,7 +171,7 @@ def _keras2_ranks(method):
     return _named_like(wrapped, method, _compat_tensor_equality=getattr(method, "_compat_tensor_equality", False))
 
 
-class _Elementwise(object):
+class _Elementwise:
     """A function descriptor marking the patched ``Tensor.__eq__``/``__ne__``."""
 
     def __init__(self, function):
@@ -233,8 +235,8 @@ class Metric(impl.Metric):
         impl.register_serializable(cls)
 
     def __init__(self, name=None, dtype=None, **kwargs):
-        runtime.check_graph_mode_supported("compat_metrics.metrics.{}".format(type(self).__name__))
-        super(Metric, self).__init__(name=name, dtype=dtype, **kwargs)
+        runtime.check_graph_mode_supported(f"compat_metrics.metrics.{type(self).__name__}")
+        super().__init__(name=name, dtype=dtype, **kwargs)
         self._compat_weight_count = 0
 
     # -- state -------------------------------------------------------------
@@ -259,7 +261,7 @@ class Metric(impl.Metric):
             The variable.
         """
         if self._compat_adding_weight:  # the backend calling Keras 2's own add_weight
-            return super(Metric, self).add_weight(*args, **kwargs)
+            return super().add_weight(*args, **kwargs)
         args = list(args)
         if args and isinstance(args[0], str):  # Keras 2 Metric.add_weight order
             names = ("name", "shape", "aggregation", "synchronization", "initializer", "dtype")
@@ -270,13 +272,13 @@ class Metric(impl.Metric):
                             .format(len(names), ", ".join(names), len(args)))
         for key, value in zip(names, args):
             if key in kwargs:
-                raise TypeError("add_weight() got multiple values for argument {!r}".format(key))
+                raise TypeError(f"add_weight() got multiple values for argument {key!r}")
             kwargs[key] = value
         kwargs.pop("synchronization", None)
         kwargs.pop("trainable", None)
         name = kwargs.pop("name", None)
         if name is None:
-            name = "weight_{}".format(self._compat_weight_count)
+            name = f"weight_{self._compat_weight_count}"
         self._compat_weight_count += 1
         shape = kwargs.pop("shape", None)
         shape = () if shape is None else tuple(shape)
@@ -287,7 +289,7 @@ class Metric(impl.Metric):
             aggregation = {tf.VariableAggregation.SUM: "sum", tf.VariableAggregation.MEAN: "mean",
                            tf.VariableAggregation.ONLY_FIRST_REPLICA: "only_first_replica"}[aggregation]
         if kwargs:
-            raise TypeError("add_weight() got unexpected arguments {}".format(sorted(kwargs)))
+            raise TypeError(f"add_weight() got unexpected arguments {sorted(kwargs)}")
         self._compat_adding_weight = True
         try:
             return impl.add_weight(self, name, shape=shape, initializer=initializer,
@@ -332,7 +334,7 @@ class Metric(impl.Metric):
         not JSON-serialisable.
         """
         config = _init_args(self)
-        config.update(super(Metric, self).get_config())
+        config.update(super().get_config())
         return config
 
     @classmethod

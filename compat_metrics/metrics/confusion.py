@@ -31,7 +31,6 @@ import weakref
 import numpy as np
 import tensorflow as tf
 
-from .. import runtime
 from .._ordering import StateOrder
 from . import functional as F
 from .base import Metric
@@ -39,7 +38,7 @@ from .base import Metric
 __all__ = ["ConfusionMatrix"]
 
 
-class _Untracked(object):
+class _Untracked:
     """Holds objects Keras must not track as sub-layers or variables."""
 
     def __init__(self, value):
@@ -54,7 +53,7 @@ def _read(variable):
     return tf.identity(tf.convert_to_tensor(variable))
 
 
-class _SharedMixin(object):
+class _SharedMixin:
     """Chains TF1-graph calls of the metrics sharing one confusion matrix."""
 
     def _shared_matrix(self):
@@ -63,7 +62,7 @@ class _SharedMixin(object):
     def __call__(self, *args, **kwargs):
         order = self._shared_matrix()._order.value
         with order.after("update"):
-            output = super(_SharedMixin, self).__call__(*args, **kwargs)
+            output = super().__call__(*args, **kwargs)
         order.wrote("update", output)
         return output
 
@@ -104,7 +103,7 @@ class ConfusionMatrix(_SharedMixin, Metric):
 
     def __init__(self, num_classes, threshold=None, multilabel=False, class_names=None,
                  name="confusion_matrix", dtype=None):
-        super(ConfusionMatrix, self).__init__(name=name, dtype=dtype)
+        super().__init__(name=name, dtype=dtype)
         self.num_classes = F.check_num_classes(num_classes)
         self.threshold = _check_threshold(threshold, num_classes, multilabel)
         self.multilabel = bool(multilabel)
@@ -216,7 +215,7 @@ class ConfusionMatrix(_SharedMixin, Metric):
         return [self.matrix, self.batches, self.update_count]
 
     def get_config(self):
-        config = super(ConfusionMatrix, self).get_config()
+        config = super().get_config()
         config.update(num_classes=self.num_classes, threshold=self.threshold, multilabel=self.multilabel,
                       class_names=self.class_names)
         return config
@@ -228,8 +227,8 @@ def _check_threshold(threshold, num_classes, multilabel):
         return None
     if not multilabel and num_classes != 2:
         raise ValueError("threshold applies to binary (num_classes=2) or multilabel=True predictions; with "
-                         "num_classes={} the predicted class is the argmax. Received: threshold={!r} (for one "
-                         "yes/no decision per class pass multilabel=True)".format(num_classes, threshold))
+                         f"num_classes={num_classes} the predicted class is the argmax. Received: threshold={threshold!r} (for one "
+                         "yes/no decision per class pass multilabel=True)")
     return threshold
 
 
@@ -238,6 +237,6 @@ def _check_class_names(class_names, num_classes):
         return None
     names = [str(name) for name in class_names]
     if len(names) != num_classes or len(set(names)) != len(names):
-        raise ValueError("class_names must be {} distinct names, one per class. Received: class_names={!r}"
-                         .format(num_classes, class_names))
+        raise ValueError(f"class_names must be {num_classes} distinct names, one per class. Received: class_names={class_names!r}"
+                         )
     return names

@@ -30,7 +30,7 @@ class BinaryTruePositives(Metric):
     """
 
     def __init__(self, threshold=0.5, name="binary_true_positives", dtype=None):
-        super(BinaryTruePositives, self).__init__(name=name, dtype=dtype)
+        super().__init__(name=name, dtype=dtype)
         self.threshold = float(threshold)
         self.true_positives = self.add_weight(name="tp")
 
@@ -57,7 +57,7 @@ class CategoricalTruePositives(Metric):
     """
 
     def __init__(self, name="categorical_true_positives", dtype=None):
-        super(CategoricalTruePositives, self).__init__(name=name, dtype=dtype)
+        super().__init__(name=name, dtype=dtype)
         self.true_positives = self.add_weight(name="ctp")
 
     def update_state(self, y_true, y_pred, sample_weight=None):

@@ -33,7 +33,7 @@ class FBetaScore(_Score):
             # this library's former order FBetaScore(num_classes, beta, average)
             warn_once("fbeta-order", "compat_metrics: FBetaScore's second positional argument is `average` "
                       "(tensorflow-addons' order FBetaScore(num_classes, average, beta, threshold)); read "
-                      "{!r} as beta. Pass beta= by keyword.".format(average))
+                      f"{average!r} as beta. Pass beta= by keyword.")
             average, beta = (None if beta == 1.0 else beta), average
         beta = F.check_beta(beta)
         super().__init__(num_classes, reducer=functools.partial(F.fbeta_score, beta=beta), average=average,

@@ -37,11 +37,11 @@ AVERAGES = (None, "micro", "macro", "weighted", "binary")
 def check_average(average, num_classes):
     """Validate ``average``; return it."""
     if average not in AVERAGES:
-        raise ValueError("Invalid `average` argument value. Expected one of {}. Received: average={!r}"
-                         .format(AVERAGES, average))
+        raise ValueError(f"Invalid `average` argument value. Expected one of {AVERAGES}. Received: average={average!r}"
+                         )
     if average == "binary" and num_classes != 2:
         raise ValueError("average='binary' needs num_classes=2 (it reports class 1). Received: "
-                         "num_classes={}; use average=None, 'micro', 'macro' or 'weighted'.".format(num_classes))
+                         f"num_classes={num_classes}; use average=None, 'micro', 'macro' or 'weighted'.")
     return average
 
 
@@ -53,7 +53,7 @@ def check_zero_division(zero_division):
         value = None
     if value is None or not (value in (0.0, 1.0) or math.isnan(value)):
         raise ValueError("Invalid `zero_division` argument value. It should be 0.0, 1.0 or float('nan'). "
-                         "Received: zero_division={!r}".format(zero_division))
+                         f"Received: zero_division={zero_division!r}")
     return value
 
 
@@ -61,7 +61,7 @@ def check_num_classes(num_classes):
     """Validate ``num_classes`` (an integer >= 2, NumPy integers included); return it as an int."""
     if isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral) or num_classes < 2:
         raise ValueError("Invalid `num_classes` argument value. It should be an integer >= 2 (binary "
-                         "problems have 2 classes). Received: num_classes={!r}".format(num_classes))
+                         f"problems have 2 classes). Received: num_classes={num_classes!r}")
     return int(num_classes)
 
 
@@ -102,13 +102,13 @@ def _sparse_ids(y_true, num_classes, checks):
             "(sparse labels are class ids 0..num_classes-1; one-hot labels need shape "
             "(n, num_classes)). First labels:", [tf.strings.as_string(labels[:8])]))
     elif not labels.dtype.is_integer:
-        raise TypeError("y_true must hold numbers (class ids or one-hot rows); got dtype {}".format(labels.dtype))
+        raise TypeError(f"y_true must hold numbers (class ids or one-hot rows); got dtype {labels.dtype}")
     ids = tf.cast(labels, tf.int32)
     # Assertion data all int32 or strings: such an Assert needs no tf.cond guard, which
     # inside tf.function costs more than the check itself.
     checks.append(_assert(
         tf.reduce_all(tf.logical_and(labels >= 0, labels < num_classes)),
-        "y_true has class ids outside [0, num_classes={}). Min and max label:".format(num_classes),
+        f"y_true has class ids outside [0, num_classes={num_classes}). Min and max label:",
         [tf.reduce_min(ids), tf.reduce_max(ids)]))
     return ids
 
@@ -122,8 +122,8 @@ def _one_hot_ids(y_true, num_classes, checks):
     # soft or two-hot row does not)
     checks.append(_assert(
         tf.reduce_all(tf.equal(y_true, tf.one_hot(ids, num_classes, dtype=y_true.dtype))),
-        "y_true of shape (n, num_classes={}) must be one-hot: each row one 1 and zeros elsewhere "
-        "(for soft or smoothed labels take tf.argmax first).".format(num_classes)))
+        f"y_true of shape (n, num_classes={num_classes}) must be one-hot: each row one 1 and zeros elsewhere "
+        "(for soft or smoothed labels take tf.argmax first)."))
     return ids
 
 
@@ -132,15 +132,15 @@ def _check_columns(tensor, cols, num_classes, what, checks):
     (then the caller has checked it when the graph was built)."""
     if cols is None:
         checks.append(_assert(tf.equal(tf.shape(tensor)[-1], num_classes),
-                              "{} must have num_classes={} columns. Shape:".format(what, num_classes),
+                              f"{what} must have num_classes={num_classes} columns. Shape:",
                               [tf.shape(tensor)]))
 
 
 def _check_batch(y_true, y_pred, sample_weight, checks):
     n_true, n_pred = _static_dim(y_true, 0), _static_dim(y_pred, 0)
     if n_true is not None and n_pred is not None and n_true != n_pred:
-        raise ValueError("y_true and y_pred hold different numbers of samples: y_true.shape={}, "
-                         "y_pred.shape={}".format(y_true.shape, y_pred.shape))
+        raise ValueError(f"y_true and y_pred hold different numbers of samples: y_true.shape={y_true.shape}, "
+                         f"y_pred.shape={y_pred.shape}")
     if n_true is None or n_pred is None:  # known and equal: nothing to check when it runs
         checks.append(_assert(tf.equal(tf.shape(y_true)[0], tf.shape(y_pred)[0]),
                               "y_true and y_pred hold different numbers of samples. Shapes:",
@@ -149,8 +149,8 @@ def _check_batch(y_true, y_pred, sample_weight, checks):
         size = sample_weight.shape.num_elements()
         if size is not None and n_pred is not None:
             if size != n_pred:
-                raise ValueError("sample_weight must hold one weight per sample: sample_weight.shape={}, "
-                                 "y_pred.shape={}".format(sample_weight.shape, y_pred.shape))
+                raise ValueError(f"sample_weight must hold one weight per sample: sample_weight.shape={sample_weight.shape}, "
+                                 f"y_pred.shape={y_pred.shape}")
         else:
             checks.append(_assert(tf.equal(tf.size(sample_weight), tf.shape(y_pred)[0]),
                                   "sample_weight must hold one weight per sample. Shapes of sample_weight "
@@ -166,7 +166,7 @@ def check_threshold(threshold):
         return None
     if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real) or not math.isfinite(threshold):
         raise ValueError("Invalid `threshold` argument value. It should be a finite number (a prediction "
-                         "above it is positive) or None. Received: threshold={!r}".format(threshold))
+                         f"above it is positive) or None. Received: threshold={threshold!r}")
     return float(threshold)
 
 
@@ -174,7 +174,7 @@ def check_beta(beta):
     """Validate ``beta`` (a real number > 0); return it as a float."""
     if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or not beta > 0 or not math.isfinite(beta):
         raise ValueError("Invalid `beta` argument value. It should be a number > 0 (recall weighs beta "
-                         "times as much as precision). Received: beta={!r}".format(beta))
+                         f"times as much as precision). Received: beta={beta!r}")
     return float(beta)
 
 
@@ -197,40 +197,40 @@ def _tensor_validation(y_true, y_pred, sample_weight, num_classes, multilabel, c
     y_true = tf.convert_to_tensor(y_true)
     y_pred = tf.convert_to_tensor(y_pred)
     if y_pred.shape.ndims == 0 or y_true.shape.ndims == 0:
-        raise ValueError("y_true and y_pred need a batch dimension; got shapes {} and {}"
-                         .format(y_true.shape, y_pred.shape))
+        raise ValueError(f"y_true and y_pred need a batch dimension; got shapes {y_true.shape} and {y_pred.shape}"
+                         )
     if sample_weight is not None:
         sample_weight = tf.cast(tf.convert_to_tensor(sample_weight), tf.float32)
     _check_batch(y_true, y_pred, sample_weight, checks)
     if y_pred.shape.ndims is not None and y_pred.shape.ndims > 2:
-        raise ValueError("y_pred must have shape (n, num_classes) or, for binary, (n,)/(n, 1); got {}"
-                         .format(y_pred.shape))
+        raise ValueError(f"y_pred must have shape (n, num_classes) or, for binary, (n,)/(n, 1); got {y_pred.shape}"
+                         )
     pred_cols = _static_dim(y_pred, -1) if y_pred.shape.ndims == 2 else (1 if y_pred.shape.ndims == 1 else None)
     true_cols = _static_dim(y_true, -1) if y_true.shape.ndims == 2 else None
     if multilabel:
         if y_true.shape.ndims not in (None, 2) or pred_cols not in (None, num_classes) or \
                 true_cols not in (None, num_classes):
-            raise ValueError("multilabel y_true and y_pred must have shape (n, num_classes={}); got {} and {} "
+            raise ValueError(f"multilabel y_true and y_pred must have shape (n, num_classes={num_classes}); got {y_true.shape} and {y_pred.shape} "
                              "(a threshold with more than two classes decides each column on its own, as Keras's "
                              "and tensorflow-addons' F1Score do: labels must be 0/1 rows, e.g. one-hot)"
-                             .format(num_classes, y_true.shape, y_pred.shape))
+                             )
         for name, tensor, cols in (("y_true", y_true, true_cols), ("y_pred", y_pred, pred_cols)):
             _check_columns(tensor, cols, num_classes, "multilabel " + name, checks)
         return y_true, y_pred, sample_weight, pred_cols
     if pred_cols == 1 and num_classes != 2:
         raise ValueError("y_pred has one column, which only works for binary problems (num_classes=2); "
-                         "num_classes={}: y_pred must have shape (n, {})".format(num_classes, num_classes))
+                         f"num_classes={num_classes}: y_pred must have shape (n, {num_classes})")
     if pred_cols not in (None, 1, num_classes):
-        raise ValueError("y_pred has {} columns but num_classes={}: expected shape (n, {})"
-                         .format(pred_cols, num_classes, num_classes))
+        raise ValueError(f"y_pred has {pred_cols} columns but num_classes={num_classes}: expected shape (n, {num_classes})"
+                         )
     if pred_cols is None:
         _check_columns(y_pred, pred_cols, num_classes, "y_pred", checks)
     if y_true.shape.ndims is not None and y_true.shape.ndims > 2:
-        raise ValueError("y_true must have shape (n,), (n, 1) or (n, num_classes={}); got {}"
-                         .format(num_classes, y_true.shape))
+        raise ValueError(f"y_true must have shape (n,), (n, 1) or (n, num_classes={num_classes}); got {y_true.shape}"
+                         )
     if true_cols not in (None, 1, num_classes):
-        raise ValueError("y_true has {} columns: expected class ids (n,)/(n, 1) or one-hot rows "
-                         "(n, num_classes={})".format(true_cols, num_classes))
+        raise ValueError(f"y_true has {true_cols} columns: expected class ids (n,)/(n, 1) or one-hot rows "
+                         f"(n, num_classes={num_classes})")
     return y_true, y_pred, sample_weight, pred_cols
 
 
@@ -266,7 +266,7 @@ def _true_ids(y_true, num_classes, checks):
     # Width unknown when the graph is built (TF1 Keras target placeholders): decide when it runs.
     cols = tf.shape(y_true)[-1]
     checks.append(_assert(tf.logical_or(tf.equal(cols, 1), tf.equal(cols, num_classes)),
-                          "y_true must have shape (n, 1) or (n, num_classes={}). Shape:".format(num_classes),
+                          f"y_true must have shape (n, 1) or (n, num_classes={num_classes}). Shape:",
                           [tf.shape(y_true)]))
     sparse_checks, dense_checks = [], []
 

@@ -54,8 +54,8 @@ def streaming(metric, y_true, y_pred, sample_weight=None):
     metric_vars = graph.get_collection(tf.compat.v1.GraphKeys.METRIC_VARIABLES)
     for variable in variables:
         if getattr(variable, "graph", graph) is not graph:
-            raise ValueError("metric {!r} was built in another graph: create it inside the graph (for "
-                             "an Estimator, inside model_fn) before calling streaming()".format(metric.name))
+            raise ValueError(f"metric {metric.name!r} was built in another graph: create it inside the graph (for "
+                             "an Estimator, inside model_fn) before calling streaming()")
         if variable in global_vars:
             global_vars.remove(variable)
         if variable not in local_vars:

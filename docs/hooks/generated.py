@@ -56,7 +56,7 @@ def _evaluate(node, constants, honours):
         return _evaluate(branch, constants, honours)
     if isinstance(node, ast.JoinedStr):
         raise ValueError("f-strings are not supported in MECHANISMS")
-    raise ValueError("cannot read {} in MECHANISMS statically".format(ast.dump(node)))
+    raise ValueError(f"cannot read {ast.dump(node)} in MECHANISMS statically")
 
 
 def mechanisms():
@@ -124,7 +124,7 @@ def tox_markdown():
                   and not text.startswith(("TF_CPP_MIN_LOG_LEVEL", "PYTHONHASHSEED"))]
         commands = [text for f, text in _factor_lines(get("commands")) if _applies(f, env)]
         lines.append("| `{}` | {} | {} | {} | {} |".format(
-            env, ", ".join(python) or "—", ", ".join("`{}`".format(d) for d in deps) or "—",
+            env, ", ".join(python) or "—", ", ".join(f"`{d}`" for d in deps) or "—",
             ", ".join("`{}`".format(s.replace(" ", "")) for s in setenv) or "—",
             "; ".join("`{}`".format(c.replace(" {posargs}", "")) for c in commands) or "—"))
     return "\n".join(lines)

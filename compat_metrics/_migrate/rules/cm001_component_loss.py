@@ -5,11 +5,23 @@ import re
 import libcst as cst
 
 from .._context import Rule
-from .._syntax import (VARIABLE_MAKERS, assign_call, assigns_self_attr_from, call_func, code, drop_statements,
-                       is_docstring, methods, self_assignments, string_value, walk, zero_times_assign)
+from .._syntax import (
+    VARIABLE_MAKERS,
+    assign_call,
+    assigns_self_attr_from,
+    call_func,
+    code,
+    drop_statements,
+    is_docstring,
+    methods,
+    self_assignments,
+    string_value,
+    walk,
+    zero_times_assign,
+)
 
 
-class ComponentPlan(object):
+class ComponentPlan:
     """How one Loss class with the assign hack is rewritten."""
 
     def __init__(self, classdef):
@@ -81,7 +93,7 @@ class ComponentLossRule(Rule):
                 self.ctx.discard_findings_in(stmt)  # dropped whole
         updated = self.ctx.replace_base(original, updated, "ComponentLoss")
         declaration = cst.parse_statement("components = ({}{})\n".format(
-            ", ".join('"{}"'.format(c) for c in components), "," if len(components) == 1 else ""))
+            ", ".join(f'"{c}"' for c in components), "," if len(components) == 1 else ""))
         body = []
         inserted = False
         for stmt in updated.body.body:
@@ -106,11 +118,10 @@ class ComponentLossRule(Rule):
                 continue
             attr, value = found
             fixable = self._fixable(plan)
-            self.report(original, "`{}` -> `self.track(\"{}\", {})` on a compat_metrics.ComponentLoss".format(
-                code(original), attr, code(value)), fixable)
+            self.report(original, f"`{code(original)}` -> `self.track(\"{attr}\", {code(value)})` on a compat_metrics.ComponentLoss", fixable)
             if not fixable:
                 return updated
-            track = cst.parse_expression('self.track("{}", {})'.format(attr, code(value)))
+            track = cst.parse_expression(f'self.track("{attr}", {code(value)})')
             if keep.deep_equals(value):
                 return track
             zero_track = cst.BinaryOperation(left=cst.Integer("0"), operator=cst.Multiply(
@@ -130,12 +141,11 @@ class ComponentLossRule(Rule):
             return updated
         attr, value = found
         fixable = isinstance(value, cst.Name) and self._fixable(plan)
-        self.report(original, "discarded `{}` (never run on TF 1.15) -> `{} = self.track(\"{}\", {})` "
-                    "on a compat_metrics.ComponentLoss".format(
-                        code(original.body[0].value), code(value), attr, code(value)), fixable)
+        self.report(original, f"discarded `{code(original.body[0].value)}` (never run on TF 1.15) -> `{code(value)} = self.track(\"{attr}\", {code(value)})` "
+                    "on a compat_metrics.ComponentLoss", fixable)
         if fixable:
             return updated.with_changes(body=[cst.parse_statement(
-                '{0} = self.track("{1}", {0})\n'.format(value.value, attr)).body[0]])
+                f'{value.value} = self.track("{attr}", {value.value})\n').body[0]])
         return updated
 
     def leave_Call(self, original, updated):
@@ -157,7 +167,7 @@ class ComponentLossRule(Rule):
             text = '{}.metric("{}", reduction="last"{})'.format(
                 instance, attr, ", name=" + code(name) if name is not None else "")
             self.ctx.discard_findings_in(original)  # replaced whole
-            self.report(original, "metric reading `{}.{}` -> `{}`".format(instance, attr, text), True)
+            self.report(original, f"metric reading `{instance}.{attr}` -> `{text}`", True)
             return cst.parse_expression(text)
         return updated
 
@@ -167,5 +177,5 @@ class ComponentLossRule(Rule):
         if component is None:
             return updated
         text = '{}.variable("{}")'.format(*component)
-        self.report(original, "`{}` reads a loss component -> `{}`".format(code(original), text), True)
+        self.report(original, f"`{code(original)}` reads a loss component -> `{text}`", True)
         return cst.parse_expression(text)

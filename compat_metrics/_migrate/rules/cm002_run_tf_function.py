@@ -18,6 +18,6 @@ class RunTfFunctionRule(Rule):
         if not (self.ctx.is_keras_compile(original.func)
                 and keyword_value(original, "experimental_run_tf_function") is not None):
             return updated
-        self.report(original, "`experimental_run_tf_function` in compile() -> `compat_metrics.compile({}, ...)`"
-                    .format(code(original.func.value)), True)
+        self.report(original, f"`experimental_run_tf_function` in compile() -> `compat_metrics.compile({code(original.func.value)}, ...)`"
+                    , True)
         return self.ctx.compat_compile(updated)

@@ -153,7 +153,7 @@ class Tf1ApiRule(Rule):
             if q in SESSIONS:
                 self.ctx.needs_compat_import = True
                 text = SESSIONS[q]
-                self.report(original, "`{}` does not exist in TF 2.x -> `{}`".format(code(original), text), True)
+                self.report(original, f"`{code(original)}` does not exist in TF 2.x -> `{text}`", True)
                 return dotted(text)
         if any(r.startswith(("tensorflow.compat.v1.", "tensorflow.compat.v2.")) for r in self.names.raw(original)):
             return updated  # already a compat name
@@ -164,8 +164,7 @@ class Tf1ApiRule(Rule):
                 text = "{}.{}".format(self.ctx.tf(), new[len("tf."):])
                 self.report(original, "`{}` is a TF 1 name -> `{}` (TensorFlow's tf_upgrade_v2 table{})"
                             .format(code(original), text, "" if new == self.tables.renames[old]
-                                    else "; tf_upgrade_v2 would use {} with changed arguments".format(
-                                        self.tables.renames[old])), True)
+                                    else f"; tf_upgrade_v2 would use {self.tables.renames[old]} with changed arguments"), True)
                 return dotted(text)
             for module in self.modules:
                 if q == module or q.startswith(module + "."):
@@ -188,8 +187,8 @@ class Tf1ApiRule(Rule):
                                     code(original.func), old[len("tf."):]), False)
                     return updated
                 text = "{}.compat.v1.{}".format(self.ctx.tf(), old[len("tf."):])
-                self.report(original, "`{}` with these arguments means something else in TF 2 (tf_upgrade_v2 "
-                            "rewrites them) -> `{}`, which keeps the TF 1 meaning".format(code(original.func), text),
+                self.report(original, f"`{code(original.func)}` with these arguments means something else in TF 2 (tf_upgrade_v2 "
+                            f"rewrites them) -> `{text}`, which keeps the TF 1 meaning",
                             True)
                 return updated.with_changes(func=dotted(text))
         return updated

@@ -86,14 +86,14 @@ class TrainStepRule(Rule):
         param = original.params.params[1].name.value
         if original.name.value == "train_step":
             helper = self.ctx.helpers["train_step"]
-            text = "return compat_metrics.{}(self, {})\n".format(helper, param)
+            text = f"return compat_metrics.{helper}(self, {param})\n"
             self.ctx.needs_compat_import = True
             message = ("train_step is keras.io's canonical body (self.compiled_loss/compiled_metrics: a wrong "
-                       "logged loss on Keras 3) -> `{}`".format(text.strip()))
+                       f"logged loss on Keras 3) -> `{text.strip()}`")
         else:
-            text = "return super().test_step({})\n".format(param)
-            message = ("test_step is keras.io's canonical body (self.compiled_loss/compiled_metrics) -> `{}`, "
-                       "Keras's own evaluation step".format(text.strip()))
+            text = f"return super().test_step({param})\n"
+            message = (f"test_step is keras.io's canonical body (self.compiled_loss/compiled_metrics) -> `{text.strip()}`, "
+                       "Keras's own evaluation step")
         self.report(original, message, True)
         docstring = [s for s in updated.body.body[:1] if is_docstring(s)]
         return updated.with_changes(body=updated.body.with_changes(body=docstring + [cst.parse_statement(text)]))
@@ -113,10 +113,10 @@ class TrainStepRule(Rule):
             advice = ("Keras's own test_step does this on Keras 2 and 3: `return super().test_step(data)` "
                       "(not compat_metrics.train_step, which would apply gradients during evaluation)")
         elif helper:
-            advice = ("`return compat_metrics.{}(self, data)` does the whole step on Keras 2 and 3 (put extra "
-                      "metrics in compile(metrics=...))".format(helper))
+            advice = (f"`return compat_metrics.{helper}(self, data)` does the whole step on Keras 2 and 3 (put extra "
+                      "metrics in compile(metrics=...))")
         else:
             advice = ("no train_step before TF 2.2 and a deprecated shim on Keras 3; put metrics in "
                       "compile(metrics=...) (streaming metrics, loss.metric(...)) instead of a custom train_step")
-        self.report(original, "`{}` in {}: {}".format(target, step, advice), False)
+        self.report(original, f"`{target}` in {step}: {advice}", False)
         return updated

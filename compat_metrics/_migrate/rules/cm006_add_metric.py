@@ -24,13 +24,13 @@ class AddMetricRule(Rule):
         named = any(a.keyword is not None and a.keyword.value == "name" for a in original.args) or (
             len(original.args) > 1 and original.args[1].keyword is None)
         if helper and named and all(string_value(a) == "mean" for a in aggregation):
-            self.report(original, "`self.add_metric(...)` is removed in Keras 3 -> `compat_metrics.{}(self, ...)`"
-                        .format(helper), True)
+            self.report(original, f"`self.add_metric(...)` is removed in Keras 3 -> `compat_metrics.{helper}(self, ...)`"
+                        , True)
             first = cst.Arg(value=cst.Name("self"), comma=comma_space())
             return updated.with_changes(func=self.ctx.compat(helper), args=[first] + list(updated.args))
         self.report(original, "`self.add_metric(...)` is removed in Keras 3: {}".format(
-            "use compat_metrics.{}(self, value, name=..., aggregation=\"mean\") (only a named mean "
-            "is portable)".format(helper) if helper else
+            f"use compat_metrics.{helper}(self, value, name=..., aggregation=\"mean\") (only a named mean "
+            "is portable)" if helper else
             "track the value with compat_metrics.ComponentTracker and list tracker.metric(...) "
             "in compile(metrics=...)"), False)
         return updated

@@ -5,8 +5,18 @@ import re
 import libcst as cst
 
 from .._context import Rule
-from .._syntax import (assigns_self_attr_from, code, comma_space, drop_statements, is_self_attr, keyword_value,
-                       methods, self_assignments, walk, without_last_comma)
+from .._syntax import (
+    assigns_self_attr_from,
+    code,
+    comma_space,
+    drop_statements,
+    is_self_attr,
+    keyword_value,
+    methods,
+    self_assignments,
+    walk,
+    without_last_comma,
+)
 
 
 def input_plan(classdef, position):
@@ -104,7 +114,7 @@ class InputLossRule(Rule):
                 and any(self._is_input_loss_call(a, i) for i, a in enumerate(original.args))):
             # with the flag, CM002 rewrites it
             self.report(original, "compile() of a loss rewritten to a compat_metrics.InputLoss -> "
-                        "`compat_metrics.compile({}, ...)`, which binds it to the model".format(code(func.value)), True)
+                        f"`compat_metrics.compile({code(func.value)}, ...)`, which binds it to the model", True)
             return self.ctx.compat_compile(updated)
         return updated
 
@@ -114,12 +124,12 @@ class InputLossRule(Rule):
         args = list(updated.args)
         given = original.args[position].value if len(original.args) > position else None
         if not (isinstance(given, cst.Name) and given.value in self.a.input_names):
-            self.report(original, "{} is rewritten to a compat_metrics.InputLoss; this call does not pass the "
-                        "model's inputs: check its arguments".format(func.value), False)
+            self.report(original, f"{func.value} is rewritten to a compat_metrics.InputLoss; this call does not pass the "
+                        "model's inputs: check its arguments", False)
         elif args[position].keyword is None:
-            self.report(original, "`{}` closes over the model's symbolic inputs -> {} as a "
+            self.report(original, f"`{code(original)}` closes over the model's symbolic inputs -> {func.value} as a "
                         "compat_metrics.InputLoss (inputs become call's first argument), compiled with "
-                        "compat_metrics.compile".format(code(original), func.value), True)
+                        "compat_metrics.compile", True)
             del args[position]
             return updated.with_changes(args=without_last_comma(args))
         return updated

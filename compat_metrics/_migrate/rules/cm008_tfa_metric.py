@@ -40,8 +40,8 @@ class TfaMetricRule(Rule):
 
     def _rewrite(self, original, updated, name):
         if name not in TFA_METRICS:
-            self.report(original, "tensorflow_addons metric `{}` has no compat_metrics equivalent; "
-                        "keras.metrics may have one (TF >= 2.13)".format(name), False)
+            self.report(original, f"tensorflow_addons metric `{name}` has no compat_metrics equivalent; "
+                        "keras.metrics may have one (TF >= 2.13)", False)
             return updated
         new_name, order = TFA_METRICS[name]
         args = []

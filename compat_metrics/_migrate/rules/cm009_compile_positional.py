@@ -5,7 +5,6 @@ import re
 from .._context import Rule
 from .._syntax import code, compile_keywords
 
-
 _COMPILE = re.compile(r"\.compile\s*\(")
 
 
@@ -58,6 +57,6 @@ class CompilePositionalRule(Rule):
             return updated
         if sum(1 for a in original.args if a.keyword is None and a.star == "") <= 2:
             return updated
-        self.report(original, "`{}` passes metrics positionally (Keras 3 reads the third argument as "
-                    "loss_weights) -> keyword arguments".format(code(original.func)), True)
+        self.report(original, f"`{code(original.func)}` passes metrics positionally (Keras 3 reads the third argument as "
+                    "loss_weights) -> keyword arguments", True)
         return updated.with_changes(args=compile_keywords(updated.args))

@@ -69,6 +69,5 @@ class ResetStatesRule(Rule):
         if not (isinstance(func, cst.Attribute) and func.attr.value == "reset_states" and not original.args
                 and self._is_metric_receiver(func.value)):
             return updated
-        self.report(original, "`{}`: Keras 3 metrics have no reset_states -> `{}.reset_state()`".format(
-            code(original), code(func.value)), True)
+        self.report(original, f"`{code(original)}`: Keras 3 metrics have no reset_states -> `{code(func.value)}.reset_state()`", True)
         return updated.with_changes(func=updated.func.with_changes(attr=cst.Name("reset_state")))

@@ -27,12 +27,11 @@ class ModelAddMetricRule(Rule):
         if func.attr.value == "add_loss":
             if isinstance(original.args[0].value, cst.Lambda) or self.ctx.classes:
                 return updated  # a callable (Keras 2 regularizer form) or inside a layer/model class
-            self.report(original, "`{}.add_loss(tensor)`: Keras 3 takes no symbolic tensor here: compute the loss "
-                        "in a layer's call with self.add_loss(...) (a layer called on the tensors it uses)".format(
-                            code(func.value)), False)
+            self.report(original, f"`{code(func.value)}.add_loss(tensor)`: Keras 3 takes no symbolic tensor here: compute the loss "
+                        "in a layer's call with self.add_loss(...) (a layer called on the tensors it uses)", False)
             return updated
-        self.report(original, "`{}.add_metric(...)` is removed in Keras 3 (and the model's symbolic tensors "
+        self.report(original, f"`{code(func.value)}.add_metric(...)` is removed in Keras 3 (and the model's symbolic tensors "
                     "cannot go through TF ops there): subclass compat_metrics.MetricLayer with "
                     "compute(self, inputs) returning this value, call it on the tensors it uses and keep its "
-                    "output in the model; it logs under the layer's name".format(code(func.value)), False)
+                    "output in the model; it logs under the layer's name", False)
         return updated

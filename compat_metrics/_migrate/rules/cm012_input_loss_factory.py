@@ -113,11 +113,11 @@ class InputLossFactoryRule(Rule):
         y_true, y_pred = (p.name.value for p in inner.params.params)
         call = updated_inner.with_changes(
             name=cst.Name("call"), leading_lines=[],
-            params=cst.parse_statement("def call(self, {}, {}, {}):\n    pass\n".format(param, y_true, y_pred)).params)
+            params=cst.parse_statement(f"def call(self, {param}, {y_true}, {y_pred}):\n    pass\n").params)
         docstring = [s for s in updated.body.body[:1] if is_docstring(s)]
-        self.report(original, "loss factory `{}` closes over the model's symbolic input -> `class {}("
-                    "compat_metrics.InputLoss)` with call(self, {}, {}, {}), compiled with compat_metrics.compile"
-                    .format(name, self.plans[name], param, y_true, y_pred), True)
+        self.report(original, f"loss factory `{name}` closes over the model's symbolic input -> `class {self.plans[name]}("
+                    f"compat_metrics.InputLoss)` with call(self, {param}, {y_true}, {y_pred}), compiled with compat_metrics.compile"
+                    , True)
         return cst.ClassDef(
             name=cst.Name(self.plans[name]), bases=[cst.Arg(value=self.ctx.compat("InputLoss"))],
             body=updated.body.with_changes(body=docstring + [call]), leading_lines=updated.leading_lines,
@@ -129,20 +129,19 @@ class InputLossFactoryRule(Rule):
             return updated.with_changes(func=cst.Name(self.plans[func.value]), args=[])
         if original in self.compiles and keyword_value(original, "experimental_run_tf_function") is None:
             self.report(original, "compile() of a loss rewritten to a compat_metrics.InputLoss -> "
-                        "`compat_metrics.compile({}, ...)`, which binds it to the model".format(
-                            code(func.value)), True)
+                        f"`compat_metrics.compile({code(func.value)}, ...)`, which binds it to the model", True)
             return self.ctx.compat_compile(updated)
         if (isinstance(func, cst.Name) and func.value in self.factories and func.value not in self.plans
                 and not self._passes_input(original) and self._passes_tensor(original)):
-            self.report(original, "`{}(...)` closes over a layer's symbolic output: fails on Keras 3 (\"KerasTensor "
+            self.report(original, f"`{func.value}(...)` closes over a layer's symbolic output: fails on Keras 3 (\"KerasTensor "
                         "cannot be used as input to a TensorFlow function\"); not rewritten: make the value an "
                         "output of the model (a loss on it), or add it with model.add_loss / a "
-                        "compat_metrics.MetricLayer".format(func.value), False)
+                        "compat_metrics.MetricLayer", False)
         elif (isinstance(func, cst.Name) and func.value in self.factories and func.value not in self.plans
                 and self._passes_input(original)):
-            self.report(original, "`{}(...)` closes over the model's symbolic input: fails on Keras 3 (\"KerasTensor "
+            self.report(original, f"`{func.value}(...)` closes over the model's symbolic input: fails on Keras 3 (\"KerasTensor "
                         "cannot be used as input to a TensorFlow function\"); not rewritten (only a one-parameter "
                         "factory used as a compile() loss is): write a compat_metrics.InputLoss subclass "
                         "(call(self, inputs, y_true, y_pred)) and compile with compat_metrics.compile, or for a "
-                        "metric a compat_metrics.MetricLayer".format(func.value), False)
+                        "metric a compat_metrics.MetricLayer", False)
         return updated
