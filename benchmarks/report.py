@@ -294,7 +294,8 @@ def write(results, doc, command, total_seconds=None):
                  machine["cores"], machine["platform"],
                  ", ".join("{:.1f}".format(p["machine"].get("load_average_1min", float("nan")))
                            for p in parts.values() if p is not None)),
-             "", f"Generated {datetime.date.today().isoformat()} by `benchmarks/run.py` (re-render: `python benchmarks/report.py`); raw numbers, "
+             "", f"Generated {datetime.date.today().isoformat()} by `benchmarks/run.py` "
+             "(re-render: `python benchmarks/report.py`); raw numbers, "
              "with each part's command, in `benchmarks/results/*.json`.", ""]
     training_section(lines, [parts["training_tf1_graph"], parts["training_tf2_function"],
                              parts["training_tf2_eager"]])

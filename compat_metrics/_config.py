@@ -68,7 +68,8 @@ def init_args_config(obj, base_config, overridden):
             config[name] = value
         elif not overridden:
             raise ValueError(
-                f"Invalid constructor argument `{name}` of {type(obj).__name__} for saving: a {type(value).__name__} cannot be stored in the saved model's "
+                f"Invalid constructor argument `{name}` of {type(obj).__name__} for saving: "
+                f"a {type(value).__name__} cannot be stored in the saved model's "
                 "config, so the model would not load. Override get_config() to return a JSON value for it (and "
                 f"from_config() to rebuild it), or do not pass it to the constructor. Received: {value!r}"
                 )

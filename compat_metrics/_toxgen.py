@@ -49,7 +49,7 @@ def select(keys, legacy_keras=False):
         try:
             combo = _matrix.lookup(key)
         except ValueError as error:
-            raise ToxMatrixError(str(error))
+            raise ToxMatrixError(str(error)) from None
         if combo not in combos:
             combos.append(combo)
     if not combos:
@@ -104,7 +104,7 @@ def generate(keys, legacy_keras=False, fmt="ini", tests="tests", graph_tests=Non
         try:
             Requirement(dep)
         except InvalidRequirement as error:
-            raise ToxMatrixError(f"--deps: {dep!r} is not a valid requirement: {error}")
+            raise ToxMatrixError(f"--deps: {dep!r} is not a valid requirement: {error}") from error
     graph_tests = tests if graph_tests is None else graph_tests
     plans = [_env_plan(c, tests, graph_tests, deps) for c in combos]
     header = [

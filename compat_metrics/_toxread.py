@@ -80,7 +80,7 @@ def read_ini(path):
         with open(path) as handle:
             text = handle.read()
     except OSError as error:
-        raise ToxMatrixError(f"cannot read {path}: {error}")
+        raise ToxMatrixError(f"cannot read {path}: {error}") from error
     return read_ini_text(text, path)
 
 
@@ -91,7 +91,7 @@ def read_ini_text(text, path="tox.ini"):
     try:
         parser.read_string(text, source=path)
     except configparser.Error as error:
-        raise ToxMatrixError(f"cannot read {path}: {error}")
+        raise ToxMatrixError(f"cannot read {path}: {error}") from error
 
     def raw(section, *keys):
         for key in keys:
@@ -138,13 +138,13 @@ def read_toml(path):
     except ImportError:
         try:
             import tomli as toml
-        except ImportError:
-            raise ToxMatrixError(f"checking {path} needs Python 3.11+ or the tomli package")
+        except ImportError as error:
+            raise ToxMatrixError(f"checking {path} needs Python 3.11+ or the tomli package") from error
     try:
         with open(path, "rb") as handle:
             data = toml.load(handle)
     except (OSError, ValueError) as error:
-        raise ToxMatrixError(f"cannot read {path}: {error}")
+        raise ToxMatrixError(f"cannot read {path}: {error}") from error
     base = data.get("env_run_base", {})
     tables = data.get("env", {})
     names = list(data.get("env_list", [])) + [n for n in tables if n not in data.get("env_list", [])]

@@ -218,7 +218,8 @@ class ComponentMetric(ReadoutMetric):
             self._source_tracker = _TRACKERS.get(self.tracker_name)
             if self._source_tracker is None:
                 raise ValueError(
-                    f"metric {self.name!r} reads component {self.component!r} of {self.tracker_name!r}, but no ComponentLoss or ComponentTracker "
+                    f"metric {self.name!r} reads component {self.component!r} of {self.tracker_name!r}, "
+                    "but no ComponentLoss or ComponentTracker "
                     "of that name exists.")
         return self._source_tracker
 

@@ -15,8 +15,8 @@ def _figure(size):
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
-    except ImportError:  # pragma: no cover - depends on the install
-        raise ImportError("compat_metrics.plot needs matplotlib: pip install matplotlib")
+    except ImportError as error:  # pragma: no cover - depends on the install
+        raise ImportError("compat_metrics.plot needs matplotlib: pip install matplotlib") from error
     figure = Figure(figsize=size)
     FigureCanvasAgg(figure)
     return figure

@@ -75,7 +75,8 @@ def _check_shared_confusion_matrices(kwargs):
         seen = first.setdefault(id(matrix), (where, metric))
         if seen[0] != where:
             raise ValueError(
-                f"metrics {seen[1].name!r} (in {seen[0]}) and {metric.name!r} (in {where}) share ConfusionMatrix {matrix.name!r}, but Keras updates them with "
+                f"metrics {seen[1].name!r} (in {seen[0]}) and {metric.name!r} (in {where}) "
+                f"share ConfusionMatrix {matrix.name!r}, but Keras updates them with "
                 "different inputs (sample weights or outputs); a shared matrix adds only the first update of a "
                 "step, so one of them would report the other's values. Give each its own ConfusionMatrix."
                 )

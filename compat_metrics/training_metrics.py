@@ -120,7 +120,7 @@ class GradientNorm(ReadoutMetric):
                 self._pattern = re.compile(variables)
             except re.error as error:
                 raise ValueError(f"GradientNorm(variables={variables!r}) is not a valid regular expression: {error}"
-                                 )
+                                 ) from error
         else:
             self._pattern = None
         super().__init__(reduction=reduction, name=name, dtype=dtype, **kwargs)

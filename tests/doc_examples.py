@@ -316,7 +316,8 @@ class LocLoss(compat_metrics.InputLoss):
     def call(self, inputs, y_true, y_pred):
         return tf.reduce_mean(tf.square(y_true - inputs * y_pred), axis=-1)
 """, "after": CHECK_GRADIENT_NORMS},
-    ("docs/patterns/training-step-metrics.md", 2): {"fill": {"        ...                                             # your extra work\n": ""},
+    ("docs/patterns/training-step-metrics.md", 2): {"fill": {
+                                                        "        ...                                             # your extra work\n": ""},
                                                     "after": KEPT_TRAIN_STEP},
     ("docs/patterns/training-step-metrics.md", 3): {"before": "Before"},
     ("docs/patterns/training-step-metrics.md", 4): {"before_glue": "Layer = keras.layers.Layer\n" + WARP,
@@ -347,8 +348,9 @@ def _evaluate(model, x, y, **kwargs):
 
 def source(page, index):
     """The block completed with its glue, as one script."""
-    for found_page, found_index, code, before in blocks():
+    for found_page, found_index, found_code, _before in blocks():
         if (found_page, found_index) == (page, index):
+            code = found_code
             break
     else:
         raise KeyError((page, index))

@@ -224,7 +224,7 @@ def check_run(result, graph):
     lines = dict(re.findall(r"test_sample\.py::(\S+) ((?:PASSED|SKIPPED|FAILED|ERROR).*)", text))
     got = {name: line.split()[0] for name, line in lines.items()}
     assert got == {name: outcome for name, (outcome, _) in expected.items()}, text[-6000:]
-    for name, (outcome, reason) in expected.items():
+    for name, (_outcome, reason) in expected.items():
         if reason:
             assert reason in lines[name], (name, reason, lines[name])
     skipped = sum(1 for outcome, _ in expected.values() if outcome == "SKIPPED")

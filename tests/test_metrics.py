@@ -110,18 +110,18 @@ def test_weighted_average_with_no_true_samples_matches_sklearn(zero_division):
 
 
 def test_functional_api_matches_sklearn():
-    F = cmm.functional
+    fn = cmm.functional
     ids, probs = sc.make_data(12, 31, 4)
     w = np.random.RandomState(13).uniform(0.1, 2.0, size=31).astype("float32")
-    matrix = F.batch_confusion_matrix(ids.reshape(-1, 1), probs, 4, sample_weight=w)
+    matrix = fn.batch_confusion_matrix(ids.reshape(-1, 1), probs, 4, sample_weight=w)
     predicted = probs.argmax(1)
     np.testing.assert_allclose(value(matrix), sc.sklearn_confusion_matrix(ids, predicted, 4, w), rtol=1e-5)
-    for score, function in (("precision", F.precision), ("recall", F.recall), ("f1", F.fbeta_score)):
+    for score, function in (("precision", fn.precision), ("recall", fn.recall), ("f1", fn.fbeta_score)):
         for average in sc.AVERAGES:
             np.testing.assert_allclose(value(function(matrix, average=average)),
                                        sc.sklearn_score(score, ids, predicted, 4, average, sample_weight=w),
                                        rtol=1e-5, atol=1e-6, err_msg=f"{score} {average}")
-    np.testing.assert_allclose(value(F.fbeta_score(matrix, beta=2.0, average="macro")),
+    np.testing.assert_allclose(value(fn.fbeta_score(matrix, beta=2.0, average="macro")),
                                sc.sklearn_score("f2", ids, predicted, 4, "macro", sample_weight=w), rtol=1e-5)
 
 

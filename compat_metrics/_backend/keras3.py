@@ -69,7 +69,7 @@ def bind_input_loss(model, loss):
 def load_model(path, compile_fn, custom_objects=None, compile=True, **kwargs):  # noqa: A002
     """Load a ``.keras`` (or legacy ``.h5``) file; Keras compiles it from its saved config."""
     if str(path).endswith((".h5", ".hdf5")):
-        with _readable_h5(path) as readable:
+        with _ReadableH5(path) as readable:
             return keras.models.load_model(readable, custom_objects=custom_objects, compile=compile, **kwargs)
     return keras.models.load_model(path, custom_objects=custom_objects, compile=compile, **kwargs)
 
@@ -93,7 +93,7 @@ def _without_initializer_dtypes(config):
     return config, False
 
 
-class _readable_h5:
+class _ReadableH5:
     """The h5 file, or a temporary copy without what Keras 3 refuses in TF 1.15 files.
 
     TF 1.15 saved ``dtype`` in initializer configs (``GlorotUniform(dtype=...)``),

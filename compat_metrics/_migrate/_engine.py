@@ -235,11 +235,12 @@ def migrate_source(source, helpers=None):
     try:
         module = cst.parse_module(source)
     except UnicodeDecodeError as error:
-        raise MigrateError(f"cannot decode the file (no coding declaration, and not valid UTF-8: {error})")
+        raise MigrateError(f"cannot decode the file (no coding declaration, and not valid UTF-8: {error})") from error
     except (LookupError, SyntaxError) as error:
-        raise MigrateError(f"cannot decode the file: {error}")
+        raise MigrateError(f"cannot decode the file: {error}") from error
     except cst.ParserSyntaxError as error:
-        raise MigrateError(f"not valid Python, skipped: {error.message} (line {error.raw_line}, column {error.raw_column + 1})")
+        raise MigrateError(
+            f"not valid Python, skipped: {error.message} (line {error.raw_line}, column {error.raw_column + 1})") from error
     text = source.decode(module.encoding) if isinstance(source, bytes) else source
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     names = Names(module)

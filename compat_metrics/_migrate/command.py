@@ -69,9 +69,9 @@ def _decode(source):
         encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
         return source.decode(encoding)
     except UnicodeDecodeError as error:
-        raise MigrateError(f"cannot decode the file (no coding declaration, and not valid UTF-8: {error})")
+        raise MigrateError(f"cannot decode the file (no coding declaration, and not valid UTF-8: {error})") from error
     except (LookupError, SyntaxError) as error:
-        raise MigrateError(f"cannot decode the file: {error}")
+        raise MigrateError(f"cannot decode the file: {error}") from error
 
 
 def _check_syntax(text):
@@ -79,9 +79,9 @@ def _check_syntax(text):
     try:
         ast.parse(text)
     except SyntaxError as error:
-        raise MigrateError(f"not valid Python, skipped: {error.msg} (line {error.lineno}, column {error.offset or 0})")
+        raise MigrateError(f"not valid Python, skipped: {error.msg} (line {error.lineno}, column {error.offset or 0})") from error
     except ValueError as error:  # e.g. null bytes
-        raise MigrateError(f"not valid Python, skipped: {error}")
+        raise MigrateError(f"not valid Python, skipped: {error}") from error
 
 
 def _migrate_file(task):

@@ -103,7 +103,8 @@ class _Score(_SharedMixin, Metric):
             given = (matrix_classes, _check_threshold(threshold, matrix_classes, multilabel), multilabel)
             shared = (confusion_matrix.num_classes, confusion_matrix.threshold, confusion_matrix.multilabel)
             if given != shared:
-                raise ValueError(f"{type(self).__name__} shares confusion matrix {confusion_matrix.name!r} but its (num_classes, threshold, multilabel) "
+                raise ValueError(f"{type(self).__name__} shares confusion matrix {confusion_matrix.name!r} "
+                                 "but its (num_classes, threshold, multilabel) "
                                  f"= {given} differ from the matrix's {shared}")
         self.threshold = confusion_matrix.threshold
         self.multilabel = confusion_matrix.multilabel
@@ -152,7 +153,8 @@ class _Score(_SharedMixin, Metric):
             warn_once(("vector-metric", id(self)),
                       f"compat_metrics: metric {self.name!r} (average=None) gives Keras a vector of {self.num_classes} per-class values, "
                       "which History, the progress bar and callbacks such as ModelCheckpoint(monitor=...) cannot "
-                      f"use. Compile with compat_metrics.compile(model, ...) to log {self.name}_0 ... {self.name}_{self.num_classes - 1} (and val_...), "
+                      f"use. Compile with compat_metrics.compile(model, ...) to log "
+                      f"{self.name}_0 ... {self.name}_{self.num_classes - 1} (and val_...), "
                       f"or pass metrics={self.name}.per_class_metrics().")
         return values
 

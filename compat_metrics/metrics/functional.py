@@ -210,7 +210,8 @@ def _tensor_validation(y_true, y_pred, sample_weight, num_classes, multilabel, c
     if multilabel:
         if y_true.shape.ndims not in (None, 2) or pred_cols not in (None, num_classes) or \
                 true_cols not in (None, num_classes):
-            raise ValueError(f"multilabel y_true and y_pred must have shape (n, num_classes={num_classes}); got {y_true.shape} and {y_pred.shape} "
+            raise ValueError(f"multilabel y_true and y_pred must have shape (n, num_classes={num_classes}); "
+                             f"got {y_true.shape} and {y_pred.shape} "
                              "(a threshold with more than two classes decides each column on its own, as Keras's "
                              "and tensorflow-addons' F1Score do: labels must be 0/1 rows, e.g. one-hot)"
                              )

@@ -117,7 +117,8 @@ def tox_markdown():
     lines = ["| env | Python | packages | env vars | runs |", "|---|---|---|---|---|"]
     for env in envlist:
         section = parser["testenv:" + env] if parser.has_section("testenv:" + env) else None
-        get = (lambda key: section.get(key, base.get(key, ""))) if section is not None else (lambda key: base.get(key, ""))
+        get = ((lambda key, section=section: section.get(key, base.get(key, ""))) if section is not None
+               else (lambda key: base.get(key, "")))
         python = [text for f, text in _factor_lines(get("base_python")) if _applies(f, env)]
         deps = [text for f, text in _factor_lines(get("deps")) if _applies(f, env)]
         setenv = [text for f, text in _factor_lines(get("setenv")) if _applies(f, env)

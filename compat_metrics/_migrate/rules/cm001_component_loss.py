@@ -118,7 +118,8 @@ class ComponentLossRule(Rule):
                 continue
             attr, value = found
             fixable = self._fixable(plan)
-            self.report(original, f"`{code(original)}` -> `self.track(\"{attr}\", {code(value)})` on a compat_metrics.ComponentLoss", fixable)
+            self.report(original, f"`{code(original)}` -> `self.track(\"{attr}\", {code(value)})` on a compat_metrics.ComponentLoss",
+                        fixable)
             if not fixable:
                 return updated
             track = cst.parse_expression(f'self.track("{attr}", {code(value)})')
@@ -141,7 +142,8 @@ class ComponentLossRule(Rule):
             return updated
         attr, value = found
         fixable = isinstance(value, cst.Name) and self._fixable(plan)
-        self.report(original, f"discarded `{code(original.body[0].value)}` (never run on TF 1.15) -> `{code(value)} = self.track(\"{attr}\", {code(value)})` "
+        self.report(original, f"discarded `{code(original.body[0].value)}` (never run on TF 1.15) -> "
+                    f"`{code(value)} = self.track(\"{attr}\", {code(value)})` "
                     "on a compat_metrics.ComponentLoss", fixable)
         if fixable:
             return updated.with_changes(body=[cst.parse_statement(

@@ -87,8 +87,8 @@ def triggers(tables, tf1_only=False):
 def aliases_in(text):
     """``name -> {last part of what it is bound to}`` for TensorFlow/Keras imports spelled in ``text``."""
     found = {root: {root} for root in _API_ROOTS}
-    for dotted, alias in _IMPORT_AS.findall(text):
-        found.setdefault(alias, set()).add(dotted.rsplit(".", 1)[-1])
+    for imported, alias in _IMPORT_AS.findall(text):
+        found.setdefault(alias, set()).add(imported.rsplit(".", 1)[-1])
     for _, names in _FROM_IMPORT.findall(text):
         for item in names.strip("()").split(","):
             parts = item.split()
@@ -137,9 +137,9 @@ class Tf1ApiRule(Rule):
     def prepare(self, module):
         self.aliases = {root: {root} for root in _API_ROOTS}
         for name, bound in self.names.bindings.items():
-            for dotted in bound:
-                if dotted.split(".")[0] in _API_ROOTS:
-                    self.aliases.setdefault(name, set()).add(dotted.rsplit(".", 1)[-1])
+            for target in bound:
+                if target.split(".")[0] in _API_ROOTS:
+                    self.aliases.setdefault(name, set()).add(target.rsplit(".", 1)[-1])
 
         # TF 1 code: names only TF 1 has appear (then `tf.nn.dropout(x, keep_prob)` is TF 1's)
         self.tf1_file = could_match(self.ctx.text, self.aliases, tf1_only=True)
@@ -196,4 +196,5 @@ class Tf1ApiRule(Rule):
     def finish(self):
         for node, module in self._removed.values():
             self.report(node, "`{}`: {} was removed in TF 2.x and TensorFlow's tables have no rename for it "
-                        "(tf_upgrade_v2 converts a few tf.contrib names by hand: run it, or replace this)".format(code(node), module.replace("tensorflow.", "tf.", 1)), False)
+                        "(tf_upgrade_v2 converts a few tf.contrib names by hand: run it, or replace this)".format(
+                            code(node), module.replace("tensorflow.", "tf.", 1)), False)

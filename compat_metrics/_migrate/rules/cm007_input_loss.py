@@ -31,7 +31,7 @@ def input_plan(classdef, position):
         return None
     param = params[position].name.value
     attr = None
-    for name, (stmt, value) in self_assignments(init).items():
+    for name, (_stmt, value) in self_assignments(init).items():
         if isinstance(value, cst.Name) and value.value == param:
             attr = name
     if attr is None:
