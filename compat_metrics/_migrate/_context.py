@@ -285,6 +285,10 @@ class Context:
 class Rule:
     """A rule: ``ID``, ``NAME``, ``DOC`` and hooks.
 
+    A rule module declares ``class X(Rule, rule_id="CM002", name="run-tf-function",
+    trigger=r"experimental_run_tf_function")`` with its ``DOC`` as the class
+    docstring; ``trigger`` is optional (see :meth:`could_match`).
+
     Hooks are ``prepare(module)`` (before rewriting, with the whole original
     tree) and ``leave_<Node>(original, updated)`` for ``Call``, ``Attribute``,
     ``ClassDef``, ``FunctionDef``, ``BinaryOperation`` and ``SimpleStatementLine``. A hook
@@ -294,6 +298,12 @@ class Rule:
 
     ID = NAME = DOC = None
     TRIGGER = None  # a compiled regex: a file it does not match cannot have a finding of this rule
+
+    def __init_subclass__(cls, rule_id=None, name=None, trigger=None, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if rule_id is not None:
+            cls.ID, cls.NAME, cls.DOC = rule_id, name, " ".join((cls.__doc__ or "").split())
+            cls.TRIGGER = re.compile(trigger) if trigger is not None else None
 
     @classmethod
     def could_match(cls, text):

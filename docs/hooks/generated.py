@@ -132,16 +132,14 @@ def tox_markdown():
 
 
 def migrate_rules_markdown():
-    """The rule table, read from the rule modules' ``ID``/``NAME``/``DOC`` without importing them (no LibCST)."""
+    """The rule table, read from the rule classes' ``rule_id``/``name`` and docstrings without importing them (no LibCST)."""
     rules = []
     for path in sorted((ROOT / "compat_metrics" / "_migrate" / "rules").glob("cm*.py")):
         for node in ast.parse(path.read_text()).body:
             if isinstance(node, ast.ClassDef):
-                fields = {item.targets[0].id: ast.literal_eval(item.value) for item in node.body
-                          if isinstance(item, ast.Assign) and isinstance(item.targets[0], ast.Name)
-                          and item.targets[0].id in ("ID", "NAME", "DOC")}
-                if len(fields) == 3:
-                    rules.append((fields["ID"], fields["NAME"], fields["DOC"]))
+                fields = {k.arg: ast.literal_eval(k.value) for k in node.keywords if k.arg in ("rule_id", "name")}
+                if len(fields) == 2:
+                    rules.append((fields["rule_id"], fields["name"], " ".join(ast.get_docstring(node).split())))
     if not rules:
         raise ValueError("no rules found in compat_metrics/_migrate/rules/cm*.py")
     lines = ["| rule | name | finds and rewrites |", "|---|---|---|"]

@@ -1,6 +1,5 @@
 """CM001: a loss writes a part of itself into a variable for a metric to read -> ComponentLoss."""
 
-import re
 
 import libcst as cst
 
@@ -32,13 +31,10 @@ class ComponentPlan:
         self.call = methods(classdef).get("call")
 
 
-class ComponentLossRule(Rule):
-    ID = "CM001"
-    NAME = "assign-in-loss"
-    TRIGGER = re.compile(r"\.assign\(")
-    DOC = ("A loss writes a part of itself into a variable (`loss + 0 * var.assign(x)`, or a discarded "
-           "`var.assign(x)`) for a metric to read: TF 1.15 never runs a discarded assign and the read may "
-           "come first. Replaced by compat_metrics.ComponentLoss with self.track(...) and loss.metric(...).")
+class ComponentLossRule(Rule, rule_id="CM001", name="assign-in-loss", trigger=r"\.assign\("):
+    """A loss writes a part of itself into a variable (`loss + 0 * var.assign(x)`, or a discarded
+    `var.assign(x)`) for a metric to read: TF 1.15 never runs a discarded assign and the read may come first.
+    Replaced by compat_metrics.ComponentLoss with self.track(...) and loss.metric(...)."""
 
     def prepare(self, module):
         for name, classdef in self.a.loss_classes.items():

@@ -115,18 +115,16 @@ def could_match(text, aliases=None, tf1_only=False):
     return False
 
 
-class Tf1ApiRule(Rule):
-    ID = "CM003"
-    NAME = "tf1-api"
+class Tf1ApiRule(Rule, rule_id="CM003", name="tf1-api"):
+    """TF1-only names that TF 2.x removed (tf.Session, tf.placeholder, tf.scatter_sub, ...), found with the
+    rename tables TensorFlow ships for tf_upgrade_v2. Renamed as those tables say (tf.compat.v1 where
+    tf_upgrade_v2 would also change the arguments); sessions become compat_metrics.Session /
+    compat_metrics.set_session, which also work eagerly; names in removed modules (tf.contrib) are reported.
+    Without TensorFlow installed only sessions are rewritten, and the report says so."""
+
     @classmethod
     def could_match(cls, text):
         return could_match(text)
-
-    DOC = ("TF1-only names that TF 2.x removed (tf.Session, tf.placeholder, tf.scatter_sub, ...), found with the "
-           "rename tables TensorFlow ships for tf_upgrade_v2. Renamed as those tables say (tf.compat.v1 where "
-           "tf_upgrade_v2 would also change the arguments); sessions become compat_metrics.Session / "
-           "compat_metrics.set_session, which also work eagerly; names in removed modules (tf.contrib) are "
-           "reported. Without TensorFlow installed only sessions are rewritten, and the report says so.")
 
     def __init__(self, ctx):
         super().__init__(ctx)

@@ -1,6 +1,5 @@
 """CM004: a Metric subclass written against Keras 2 (``reset_states``, ``add_weight('name')``)."""
 
-import re
 
 import libcst as cst
 
@@ -8,13 +7,11 @@ from .._context import Rule
 from .._syntax import is_self_attr, methods, string_value, walk
 
 
-class Keras2MetricRule(Rule):
-    ID = "CM004"
-    NAME = "keras2-metric"
-    TRIGGER = re.compile(r"reset_states|add_weight\(\s*[rbuRBU]?['\"]")
-    DOC = ("A Metric subclass overriding `reset_states` (Keras 3 calls only `reset_state`) or calling "
-           "`add_weight('name', ...)` (Keras 3 takes `shape` first). Replaced by the portable base "
-           "compat_metrics.Metric, which accepts both.")
+class Keras2MetricRule(Rule, rule_id="CM004", name="keras2-metric",
+                       trigger=r"reset_states|add_weight\(\s*[rbuRBU]?['\"]"):
+    """A Metric subclass overriding `reset_states` (Keras 3 calls only `reset_state`) or calling
+    `add_weight('name', ...)` (Keras 3 takes `shape` first). Replaced by the portable base
+    compat_metrics.Metric, which accepts both."""
 
     def leave_ClassDef(self, original, updated):
         if original.name.value not in self.a.metric_classes:

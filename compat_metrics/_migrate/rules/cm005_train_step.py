@@ -60,14 +60,11 @@ def canonical_step(function):
     return None
 
 
-class TrainStepRule(Rule):
-    ID = "CM005"
-    NAME = "train-step-compiled"
-    TRIGGER = re.compile(r"compiled_(?:loss|metrics)")
-    DOC = ("`self.compiled_loss(...)` / `self.compiled_metrics.update_state(...)` in train_step/test_step: "
-           "no train_step before TF 2.2, and on Keras 3 these shims log a wrong loss without an error. keras.io's "
-           "canonical train_step body becomes `return compat_metrics.train_step(self, data)` and the canonical "
-           "test_step body `return super().test_step(data)`; other bodies are reported.")
+class TrainStepRule(Rule, rule_id="CM005", name="train-step-compiled", trigger=r"compiled_(?:loss|metrics)"):
+    """`self.compiled_loss(...)` / `self.compiled_metrics.update_state(...)` in train_step/test_step: no
+    train_step before TF 2.2, and on Keras 3 these shims log a wrong loss without an error. keras.io's canonical
+    train_step body becomes `return compat_metrics.train_step(self, data)` and the canonical test_step body
+    `return super().test_step(data)`; other bodies are reported."""
 
     def prepare(self, module):
         self.canonical = set()

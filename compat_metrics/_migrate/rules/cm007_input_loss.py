@@ -1,6 +1,5 @@
 """CM007: a loss constructed with the model's symbolic inputs -> compat_metrics.InputLoss."""
 
-import re
 
 import libcst as cst
 
@@ -53,13 +52,10 @@ class _ReplaceSelfAttr(cst.CSTTransformer):
         return updated
 
 
-class InputLossRule(Rule):
-    ID = "CM007"
-    NAME = "input-loss"
-    TRIGGER = re.compile(r"class\s+\w+\s*\([^)]*Loss\b")
-    DOC = ("A loss constructed with the model's symbolic inputs (`loss=LocLoss(inputs, ...)`): fails on "
-           "TF >= 2.2 and Keras 3, and the model cannot be loaded. Replaced by compat_metrics.InputLoss "
-           "(call(self, inputs, y_true, y_pred)) compiled with compat_metrics.compile.")
+class InputLossRule(Rule, rule_id="CM007", name="input-loss", trigger=r"class\s+\w+\s*\([^)]*Loss\b"):
+    """A loss constructed with the model's symbolic inputs (`loss=LocLoss(inputs, ...)`): fails on TF >= 2.2 and
+    Keras 3, and the model cannot be loaded. Replaced by compat_metrics.InputLoss (call(self, inputs, y_true,
+    y_pred)) compiled with compat_metrics.compile."""
 
     def prepare(self, module):
         """Find ``LossClass(<model input>, ...)`` constructions before rewriting."""

@@ -1,6 +1,5 @@
 """CM008: tensorflow_addons metrics -> compat_metrics.F1Score / FBetaScore."""
 
-import re
 
 import libcst as cst
 
@@ -19,15 +18,11 @@ def _integer(node):
     return int(node.value, 0) if isinstance(node, cst.Integer) else None
 
 
-class TfaMetricRule(Rule):
-    ID = "CM008"
-    NAME = "tfa-metric"
-    TRIGGER = re.compile(r"tensorflow_addons")
-    DOC = ("tensorflow_addons metrics (end of life, no wheels for current TF). F1Score and FBetaScore are "
-           "replaced by compat_metrics.F1Score / FBetaScore: tfa's binary form (num_classes=1 with a "
-           "threshold) is kept as it is, a threshold with several classes becomes multilabel=True (tfa "
-           "thresholds each class), and a threshold with a num_classes that is not a literal is reported. "
-           "An import of tensorflow_addons left unused is removed.")
+class TfaMetricRule(Rule, rule_id="CM008", name="tfa-metric", trigger=r"tensorflow_addons"):
+    """tensorflow_addons metrics (end of life, no wheels for current TF). F1Score and FBetaScore are replaced by
+    compat_metrics.F1Score / FBetaScore: tfa's binary form (num_classes=1 with a threshold) is kept as it is, a
+    threshold with several classes becomes multilabel=True (tfa thresholds each class), and a threshold with a
+    num_classes that is not a literal is reported. An import of tensorflow_addons left unused is removed."""
 
     def relevant(self, text):
         return self.mentions(text, self.a.tfa_aliases)

@@ -41,15 +41,13 @@ def _positional_count(text, start):
     return count
 
 
-class CompilePositionalRule(Rule):
-    ID = "CM009"
-    NAME = "compile-positional"
+class CompilePositionalRule(Rule, rule_id="CM009", name="compile-positional"):
+    """compile() with metrics as the third positional argument: Keras 3's third parameter is loss_weights. The
+    arguments are given by keyword, in Keras 2's order."""
+
     @classmethod
     def could_match(cls, text):
         return any(_positional_count(text, m.end()) > 2 for m in _COMPILE.finditer(text))
-
-    DOC = ("compile() with metrics as the third positional argument: Keras 3's third parameter is "
-           "loss_weights. The arguments are given by keyword, in Keras 2's order.")
 
     def leave_Call(self, original, updated):
         # runs after CM002 and CM007, which rewrite the whole call to compat_metrics.compile

@@ -1,6 +1,5 @@
 """CM010: ``metric.reset_states()`` on a Keras metric -> ``metric.reset_state()``."""
 
-import re
 
 import libcst as cst
 
@@ -22,14 +21,10 @@ def _target_key(node):
     return None
 
 
-class ResetStatesRule(Rule):
-    ID = "CM010"
-    NAME = "metric-reset-states"
-    TRIGGER = re.compile(r"\.reset_states\b")
-    DOC = ("`m.reset_states()` on a Keras metric (built from keras.metrics / a Metric subclass, or taken from "
-           "`model.metrics`), e.g. in a train_step or a custom loop: Keras 3 metrics have no reset_states. "
-           "Replaced by `m.reset_state()` (Keras 3, TF >= 2.5). Other objects' reset_states (stateful RNN "
-           "layers) are left alone.")
+class ResetStatesRule(Rule, rule_id="CM010", name="metric-reset-states", trigger=r"\.reset_states\b"):
+    """`m.reset_states()` on a Keras metric (built from keras.metrics / a Metric subclass, or taken from
+    `model.metrics`), e.g. in a train_step or a custom loop: Keras 3 metrics have no reset_states. Replaced by
+    `m.reset_state()` (Keras 3, TF >= 2.5). Other objects' reset_states (stateful RNN layers) are left alone."""
 
     def prepare(self, module):
         self.metrics = set()

@@ -1,6 +1,5 @@
 """CM011: ``model.add_metric(tensor, ...)`` / ``model.add_loss(tensor)`` on a functional model (reported)."""
 
-import re
 
 import libcst as cst
 
@@ -8,14 +7,11 @@ from .._context import Rule
 from .._syntax import code
 
 
-class ModelAddMetricRule(Rule):
-    ID = "CM011"
-    NAME = "model-add-metric"
-    TRIGGER = re.compile(r"\.add_(?:metric|loss)\b")
-    DOC = ("`model.add_metric(tensor, name=..., aggregation=...)` and `model.add_loss(tensor)` on a functional "
-           "model (common in VAEs): Keras 3 removed add_metric and takes no symbolic tensor in add_loss. "
-           "Reported: compute a metric in a compat_metrics.MetricLayer subclass (compute(self, inputs)), a loss "
-           "with self.add_loss in a layer's call, called on the tensors they need.")
+class ModelAddMetricRule(Rule, rule_id="CM011", name="model-add-metric", trigger=r"\.add_(?:metric|loss)\b"):
+    """`model.add_metric(tensor, name=..., aggregation=...)` and `model.add_loss(tensor)` on a functional model
+    (common in VAEs): Keras 3 removed add_metric and takes no symbolic tensor in add_loss. Reported: compute a
+    metric in a compat_metrics.MetricLayer subclass (compute(self, inputs)), a loss with self.add_loss in a
+    layer's call, called on the tensors they need."""
 
     def leave_Call(self, original, updated):
         func = original.func

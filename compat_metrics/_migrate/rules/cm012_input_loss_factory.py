@@ -41,18 +41,16 @@ def _camel(name):
 _INNER_DEF = re.compile(r"\n[ \t]+def\s+\w+\s*\(\s*\w+\s*,\s*\w+\s*\)\s*:")
 
 
-class InputLossFactoryRule(Rule):
-    ID = "CM012"
-    NAME = "input-loss-factory"
+class InputLossFactoryRule(Rule, rule_id="CM012", name="input-loss-factory"):
+    """A loss or metric factory closing over a keras.Input tensor (`loss=custom_loss(input_layer)` with `def
+    custom_loss(x): def loss(y_true, y_pred): ...; return loss`): on Keras 3 "KerasTensor cannot be used as
+    input to a TensorFlow function". The clear case (one parameter, used only as a compile() loss) becomes a
+    compat_metrics.InputLoss subclass compiled with compat_metrics.compile; other uses are reported with the
+    line."""
+
     @classmethod
     def could_match(cls, text):
         return "Input" in text and _INNER_DEF.search(text) is not None
-
-    DOC = ("A loss or metric factory closing over a keras.Input tensor (`loss=custom_loss(input_layer)` with "
-           "`def custom_loss(x): def loss(y_true, y_pred): ...; return loss`): on Keras 3 \"KerasTensor cannot "
-           "be used as input to a TensorFlow function\". The clear case (one parameter, used only as a "
-           "compile() loss) becomes a compat_metrics.InputLoss subclass compiled with compat_metrics.compile; "
-           "other uses are reported with the line.")
 
     def prepare(self, module):
         self.factories = {}   # factory name -> (FunctionDef, inner FunctionDef)
@@ -116,8 +114,7 @@ class InputLossFactoryRule(Rule):
             params=cst.parse_statement(f"def call(self, {param}, {y_true}, {y_pred}):\n    pass\n").params)
         docstring = [s for s in updated.body.body[:1] if is_docstring(s)]
         self.report(original, f"loss factory `{name}` closes over the model's symbolic input -> `class {self.plans[name]}("
-                    f"compat_metrics.InputLoss)` with call(self, {param}, {y_true}, {y_pred}), compiled with compat_metrics.compile"
-                    , True)
+                    f"compat_metrics.InputLoss)` with call(self, {param}, {y_true}, {y_pred}), compiled with compat_metrics.compile", True)
         return cst.ClassDef(
             name=cst.Name(self.plans[name]), bases=[cst.Arg(value=self.ctx.compat("InputLoss"))],
             body=updated.body.with_changes(body=docstring + [call]), leading_lines=updated.leading_lines,
