@@ -15,6 +15,7 @@ import tensorflow as tf
 from . import runtime
 from ._backend import impl
 from ._backend._common import library_custom_objects
+from ._errors import library_errors_first
 from .input_loss import bind_input_losses, input_losses
 from .training_metrics import (
     bind_gradient_metrics,
@@ -154,6 +155,7 @@ def compile(model, **kwargs):  # noqa: A001 - mirrors Model.compile
     gradient_norms = _gradient_norms(kwargs)
     with connecting(gradient_norms):  # TF1 Keras builds the metrics inside model.compile
         model.compile(**compile_kwargs(**kwargs))
+    library_errors_first(model)
     if gradient_norms:
         bind_gradient_metrics(model, gradient_norms)
     return model

@@ -73,7 +73,7 @@ np.testing.assert_allclose(results["precision"], precision_score(y[:, 0].astype(
 """
 CHECK_PER_CLASS_PRF = """
 import os
-assert os.path.exists("best.weights.h5")            # ModelCheckpoint found val_f1_6
+assert os.path.exists("best.h5")                    # ModelCheckpoint found val_f1_6
 results = evaluate(model, x, y)
 from sklearn.metrics import precision_recall_fscore_support
 pred = model.predict(x, batch_size=len(x)).argmax(1)

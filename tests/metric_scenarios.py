@@ -209,3 +209,31 @@ def check_compile_logs_vector_metrics_per_class(directory, read):
     # standalone, the metric is still a vector
     assert np.shape(read(metrics[2].result())) == (3,)
     return model
+
+
+def check_fit_reports_the_library_check_first(fit_method="fit"):
+    """A metric's failed input check inside ``fit`` is reported with the library's sentence as the first line.
+
+    TensorFlow's own report starts with ``Graph execution error:`` and the node's traceback (TF >= 2.9)
+    or ``assertion failed: [...]``; the sentence must be what the user reads first.
+    """
+    import tensorflow as tf
+
+    import compat_metrics
+    x = np.random.RandomState(0).normal(size=(8, 4)).astype("float32")
+    y = np.eye(3, dtype="float32")[[0, 1, 2, 0, 1, 2, 0, 1]]
+    y[3] = [1.0, 1.0, 0.0]  # not one-hot: the loss runs, the F1 check fails
+    model = small_model()
+    compat_metrics.compile(model, optimizer="sgd", loss="mse",
+                           metrics=[compat_metrics.F1Score(3, average="macro", name="f1")])
+    try:
+        if fit_method == "fit":
+            model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+        else:
+            getattr(model, fit_method)(x, y)
+    except tf.errors.InvalidArgumentError as error:
+        first = str(error).strip().splitlines()[0]
+        assert "one-hot" in first and first.startswith("y_true"), str(error)[:2000]
+        assert "Graph execution error" not in first
+        return str(error)
+    raise AssertionError("fit with a label row that is not one-hot raised nothing")

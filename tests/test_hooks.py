@@ -1,5 +1,7 @@
 """compat_metrics._backend._hooks: state on Keras objects, method wrappers in a fixed order, undo."""
 
+import inspect
+
 import compat_metrics
 from compat_metrics._backend import _hooks
 
@@ -68,3 +70,15 @@ def test_state_on_a_keras_object_is_a_plain_untracked_value():
     assert type(recorders) is list  # not a Keras-tracked list wrapper
     assert _hooks.state(model, "test_recorders") is recorders
     assert len(model.weights) == weights
+
+
+def test_a_wrapped_method_keeps_its_signature_and_name():
+    class Model:
+        def evaluate(self, x, y=None, return_dict=False):
+            """Evaluate."""
+            return x
+
+    model = Model()
+    _hooks.wrap(model, "evaluate", "norm", lambda call_next, *a, **k: call_next(*a, **k), "errors")
+    assert "return_dict" in inspect.signature(model.evaluate).parameters
+    assert model.evaluate.__name__ == "evaluate" and model.evaluate(3) == 3

@@ -282,6 +282,11 @@ def test_bad_input_raises_and_leaves_state_unchanged(case, mode):
                                rtol=1e-5)
 
 
+@pytest.mark.parametrize("method", ["fit", "evaluate", "train_on_batch"])
+def test_fit_reports_the_library_check_first(method):
+    sc.check_fit_reports_the_library_check_first(method)
+
+
 def test_mismatched_batch_sizes():
     metric = cmm.Precision(3)
     with pytest.raises(ValueError, match="different numbers of samples"):

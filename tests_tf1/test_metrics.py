@@ -26,6 +26,11 @@ def graph_session():
         yield session
 
 
+@pytest.mark.parametrize("method", ["fit", "evaluate"])
+def test_fit_reports_the_library_check_first(method):
+    sc.check_fit_reports_the_library_check_first(method)
+
+
 @pytest.mark.parametrize("class_names", [None, ["cat", "dog", "owl"]])
 def test_keras_fit_puts_per_class_values_in_history(class_names):
     # read in the session Keras uses after the scenario's clear_session()

@@ -17,6 +17,7 @@ last one restores the method. When Keras replaces the attribute (a new
 new value.
 """
 
+import functools
 import inspect
 
 __all__ = ["ORDER", "state", "set_state", "wrap", "unwrap", "wrappers"]
@@ -24,10 +25,11 @@ __all__ = ["ORDER", "state", "set_state", "wrap", "unwrap", "wrappers"]
 _PREFIX = "_compat_metrics_"
 _WRAPPED = "wrapped_methods"
 
-# Wrapper kinds from the outermost to the innermost. ``inputs`` hands the
-# step's ``x`` to input losses for the whole call; ``gradients`` observes the
-# gradients of what the method computes.
-ORDER = {"inputs": 0, "gradients": 1}
+# Wrapper kinds from the outermost to the innermost. ``errors`` rewrites the
+# message of an error the whole call raised; ``inputs`` hands the step's ``x``
+# to input losses for the whole call; ``gradients`` observes the gradients of
+# what the method computes.
+ORDER = {"errors": 0, "inputs": 1, "gradients": 2}
 
 
 def state(obj, key, factory=None):
@@ -73,6 +75,8 @@ class _Method:
             return self._call(0, args, kwargs)
 
         is_method = inspect.ismethod(self.inner) or inspect.isfunction(self.inner)
+        if is_method:  # keeps the method's name, docstring and signature (``inspect.signature(model.evaluate)``)
+            functools.update_wrapper(call, self.inner)
         self.installed = call if is_method else _CallableProxy(self.inner, call)
 
     def _call(self, index, args, kwargs):

@@ -25,6 +25,8 @@ import numbers
 
 import tensorflow as tf
 
+from .._errors import register_message
+
 __all__ = [
     "AVERAGES", "check_average", "check_beta", "check_num_classes", "check_threshold", "check_zero_division",
     "prepare_inputs", "batch_confusion_matrix",
@@ -70,6 +72,7 @@ def _static_dim(tensor, axis):
     return None if dims is None else dims[axis]
 
 
+@tf.autograph.experimental.do_not_convert  # Keras 2 converts update_state: its raise must stay Python
 def _assert(condition, message, data=()):
     """An assertion whose failure message starts with ``message``.
 
@@ -77,9 +80,12 @@ def _assert(condition, message, data=()):
     library's sentence first (``tf.debugging.Assert`` would start with
     ``Expected 'tf.Tensor(False, ...)' to be true``); in graphs it is an ``Assert`` op.
     """
+    register_message(message)
     if tf.executing_eagerly():
         if not bool(condition):
-            raise tf.errors.InvalidArgumentError(None, None, " ".join([message] + [_shown(d) for d in data]))
+            error = tf.errors.InvalidArgumentError(None, None, " ".join([message] + [_shown(d) for d in data]))
+            error.ag_pass_through = True  # AutoGraph (Keras 2 converts update_state) leaves its message as it is
+            raise error
         return condition
     return tf.debugging.Assert(condition, [message] + list(data), summarize=8)
 
