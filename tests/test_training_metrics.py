@@ -25,6 +25,17 @@ def test_gradient_norm_with_run_eagerly(run_eagerly):
     _check_fit_gradient_norm(ts.zero_lr_sgd(), run_eagerly=run_eagerly)
 
 
+@capability_marks.run_tf_function_honoured
+def test_gradient_norm_evaluate_with_run_eagerly_is_refused_where_no_gradients_exist():
+    m = ts.model()
+    compat_metrics.compile(m, optimizer=ts.zero_lr_sgd(), loss="mse", metrics=[compat_metrics.GradientNorm()],
+                           run_eagerly=True)
+    x, y = ts.data()
+    m.fit(x, y, batch_size=ts.BATCH, epochs=1, verbose=0)  # training has gradients
+    with pytest.raises(RuntimeError, match="^compat_metrics.GradientNorm cannot be evaluated with run_eagerly=True"):
+        m.evaluate(x, y, batch_size=ts.BATCH, verbose=0)
+
+
 def _check_fit_gradient_norm(optimizer, **compile_kwargs):
     """The epoch's ``gradient_norm`` equals the batch-weighted mean of tf.GradientTape norms."""
     m = ts.model()

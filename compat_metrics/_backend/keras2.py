@@ -26,6 +26,7 @@ from ._common import (  # noqa: F401
     warn_once,
 )
 from ._gradients import compiled_metric_objects, hook_apply_gradients, hook_test_gradients, record_graph_gradients  # noqa: F401
+from ._hooks import wrap
 
 keras = runtime.keras
 Loss = keras.losses.Loss
@@ -177,10 +178,21 @@ def bind_gradient_recorder(model, record):
         record_graph_gradients(model, record)
         return
     # TF >= 2.2; and TF 2.0/2.1 with run_eagerly=True (no Keras graph: training
-    # only, evaluate keeps the last training value).
+    # only; evaluate would keep the last training value, so it is refused).
     hook_apply_gradients(model, record)
+    if HONOURS_RUN_TF_FUNCTION:
+        for name in ("evaluate", "test_on_batch"):
+            wrap(model, name, "gradient_norm_eager_evaluate", _refuse_eager_evaluate, "errors")
     if caps.HAS_TRAIN_STEP:  # test_step computes the loss with compute_loss (TF >= 2.8) or compiled_loss
         hook_test_gradients(model, record, "compute_loss" if caps.HAS_COMPUTE_LOSS else "compiled_loss")
+
+
+def _refuse_eager_evaluate(call_next, *args, **kwargs):
+    raise RuntimeError(
+        f"compat_metrics.GradientNorm cannot be evaluated with run_eagerly=True on {caps.STACK}: Keras computes "
+        "no gradients of the evaluated batches there, so the metric would report the last training value. Compile "
+        "without run_eagerly=True (compat_metrics.compile then takes the gradients in the Keras graph), or evaluate "
+        "a model compiled without GradientNorm.")
 
 
 def layer_add_metric(layer, value, name):
