@@ -113,6 +113,23 @@ def per_class_problem():
             ((cmm.Precision, "p"), (cmm.Recall, "r"), (cmm.F1Score, "f1"))]
 
 
+def torchmetrics_f1(batches, updates):
+    """``(metric, loop)``: torchmetrics' macro F1 and a Python loop of ``updates`` updates; None without torch."""
+    try:
+        import torch
+        import torchmetrics
+    except ImportError:
+        return None
+    metric = torchmetrics.classification.MulticlassF1Score(num_classes=CLASSES, average="macro")
+    torch_batches = [(torch.from_numpy(y), torch.from_numpy(p)) for y, p in batches]
+
+    def loop():
+        for i in range(updates):
+            y, p = torch_batches[i % len(torch_batches)]
+            metric.update(p, y)
+    return metric, loop
+
+
 def in_graph(args, batches, results):
     """Section 3: updates looped inside one tf.function, and fit steps."""
     variants = {}
@@ -126,20 +143,9 @@ def in_graph(args, batches, results):
     variants["per_class_views"] = ([m for parent in per_class_problem() for m in parent.per_class_metrics()], False)
     runners = {name: graph_loop(metrics, batches, args.graph_updates, one_hot)
                for name, (metrics, one_hot) in variants.items()}
-    try:
-        import torch
-        import torchmetrics
-    except ImportError:
-        torch = None
-    if torch is not None:  # no graph: its update loop in Python is what it costs
-        torch_metric = torchmetrics.classification.MulticlassF1Score(num_classes=CLASSES, average="macro")
-        torch_batches = [(torch.from_numpy(y), torch.from_numpy(p)) for y, p in batches]
-
-        def torch_loop():
-            for i in range(args.graph_updates):
-                y, p = torch_batches[i % len(torch_batches)]
-                torch_metric.update(p, y)
-        runners["torchmetrics_f1"] = torch_loop
+    torch_f1 = torchmetrics_f1(batches, args.graph_updates)
+    if torch_f1 is not None:  # no graph: its update loop in Python is what it costs
+        torch_metric, runners["torchmetrics_f1"] = torch_f1
         variants["torchmetrics_f1"] = ([torch_metric], False)
     for run in runners.values():
         run()  # trace
@@ -251,28 +257,20 @@ def main(argv=None):
         runners["compat_metrics_no_checks"]()  # trace without the checks
     finally:
         functional.prepare_inputs = prepare_inputs
-    try:
+    torch_f1 = torchmetrics_f1(batches, args.updates)
+    if torch_f1 is None:
+        print("torchmetrics not measured: torch or torchmetrics is not installed")
+    else:
         import torch
         import torchmetrics
-    except ImportError as error:
-        print("torchmetrics not measured:", error)
-        torch = None
-    if torch is not None:
-        torch_metric = torchmetrics.classification.MulticlassF1Score(num_classes=CLASSES, average="macro")
-        torch_batches = [(torch.from_numpy(y), torch.from_numpy(p)) for y, p in batches]
-
-        def torch_run():
-            for i in range(args.updates):
-                y, p = torch_batches[i % len(torch_batches)]
-                torch_metric.update(p, y)
-        runners["torchmetrics"] = torch_run
+        torch_metric, runners["torchmetrics"] = torch_f1
         results["torch"] = {"torch": torch.__version__, "torchmetrics": torchmetrics.__version__,
                             "threads": torch.get_num_threads()}
     for run in runners.values():
         run()  # trace / warm up
     for metric, _ in f1.values():
         metric.reset_state()
-    if torch is not None:
+    if torch_f1 is not None:
         torch_metric.reset()
     baseline = "keras" if "keras" in runners else "compat_metrics"
     timing = _util.interleaved(runners, args.rounds, baseline=baseline)
