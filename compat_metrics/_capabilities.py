@@ -37,8 +37,6 @@ Flags (all ``bool`` unless noted):
         custom objects save under ``"package>Name"``; before, bare class names.
     SAVED_MODEL_FORMAT: ``model.save(dir, save_format="tf")`` writes a SavedModel
         Keras can load back as a Keras model (Keras 2 with ``train_step``).
-    SAVED_MODEL_METRICS_BY_CLASS_NAME: a SavedModel names its metrics by bare class name,
-        not by registered name (TF 2.2/2.3): loading must find the library's classes by it.
     SAVE_SUFFIX: ``".keras"`` (Keras 3, the only whole-model format) or ``".h5"``.
     GRADIENT_NORM_DISTRIBUTED: a ``GradientNorm`` can read gradients under a
         ``tf.distribute`` strategy (needs the ``train_step`` code path).
@@ -79,7 +77,6 @@ HAS_MODEL_ADD_LOSS_SYMBOLIC = not KERAS3
 ADD_WEIGHT_NAME_FIRST = not KERAS3
 REGISTERED_NAMES = hasattr(_keras.utils, "get_registered_name")
 SAVED_MODEL_FORMAT = not KERAS3 and HAS_TRAIN_STEP
-SAVED_MODEL_METRICS_BY_CLASS_NAME = SAVED_MODEL_FORMAT and KERAS_FLAVOUR == "keras2" and TF_VERSION < Version("2.4")
 SAVE_SUFFIX = ".keras" if KERAS3 else ".h5"
 GRADIENT_NORM_DISTRIBUTED = HAS_TRAIN_STEP
 HAS_LOSS_SCALE_OPTIMIZER = hasattr(getattr(_keras, "mixed_precision", None), "LossScaleOptimizer")
@@ -97,7 +94,7 @@ NAMES = (
     "KERAS3", "GRAPH_MODE", "HAS_TRAIN_STEP", "HONOURS_RUN_TF_FUNCTION", "ACCEPTS_RUN_TF_FUNCTION",
     "HAS_COMPUTE_LOSS", "HAS_COMPUTE_METRICS", "RESET_IS_RESET_STATE", "HAS_RESET_STATES",
     "DICT_RESULTS_FLATTENED", "HAS_F1_SCORE", "HAS_LAYER_ADD_METRIC", "HAS_MODEL_ADD_LOSS_SYMBOLIC",
-    "ADD_WEIGHT_NAME_FIRST", "REGISTERED_NAMES", "SAVED_MODEL_FORMAT", "SAVED_MODEL_METRICS_BY_CLASS_NAME",
+    "ADD_WEIGHT_NAME_FIRST", "REGISTERED_NAMES", "SAVED_MODEL_FORMAT",
     "GRADIENT_NORM_DISTRIBUTED", "HAS_LOSS_SCALE_OPTIMIZER", "KERAS3_KEEPS_TRAIN_STEP_LOGS",
     "KERAS3_VARIABLE_AGGREGATION", "KERAS3_COMPUTE_LOSS_TRAINING",
     "KERAS3_NEW_REGISTERED_NAMES",

@@ -54,11 +54,6 @@ def register_serializable(cls):
     return cls
 
 
-def registered_library_classes():
-    """The library's classes registered under ``compat_metrics>Name``."""
-    return list(_REGISTERED)
-
-
 def _keras_class(name):
     """The Keras class of this bare name (metric, loss or layer), if any."""
     keras = runtime.keras

@@ -21,7 +21,6 @@ from ._common import (  # noqa: F401
     install_input_hook,
     model_inputs,
     register_serializable,
-    registered_library_classes,
     state_variable,
     warn_once,
 )
@@ -122,19 +121,7 @@ def load_model(path, compile_fn, custom_objects=None, compile=True, **kwargs):  
         if compile_args is not None:
             compile_fn(model, **compile_args)
         return model
-    if caps.SAVED_MODEL_METRICS_BY_CLASS_NAME and not _is_h5(path):
-        custom_objects = dict(_library_classes_by_bare_name(), **(custom_objects or {}))
     return keras.models.load_model(path, custom_objects=custom_objects, compile=compile, **kwargs)
-
-
-def _library_classes_by_bare_name():
-    """The library's registered classes under their class names, where no Keras built-in has that name.
-
-    A TF 2.2/2.3 SavedModel records metrics by class name (``GradientNorm``), not by the
-    registered name (``compat_metrics>GradientNorm``) they are registered under.
-    """
-    return {cls.__name__: cls for cls in registered_library_classes()
-            if not hasattr(keras.metrics, cls.__name__) and not hasattr(keras.losses, cls.__name__)}
 
 
 def _is_h5(path):
