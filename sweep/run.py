@@ -21,6 +21,8 @@ Venvs are kept under ``--venv-root`` (default ``.tox/sweep``) and reused.
 """
 
 import argparse
+import collections
+import concurrent.futures
 import datetime
 import glob
 import json
@@ -30,6 +32,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import xml.etree.ElementTree as ElementTree
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -89,9 +92,15 @@ def find_python(version):
     return None
 
 
+def _venv_name(combo):
+    """Graph-mode entries run in the venv of their eager entry: the install is the same."""
+    suffix = "-graph"
+    return combo.env[:-len(suffix)] if combo.env.endswith(suffix) else combo.env
+
+
 def ensure_venv(combo, venv_root, log):
     """The venv of ``combo`` under ``venv_root``, created and installed if missing; None if it cannot be."""
-    venv = pathlib.Path(venv_root) / combo.env
+    venv = pathlib.Path(venv_root) / _venv_name(combo)
     python = venv / "bin" / "python"
     if (venv / ".sweep-installed").exists():
         return venv
@@ -244,6 +253,7 @@ def main(argv=None):
                         help="use an existing venv for an entry")
     parser.add_argument("--venv-root", default=str(ROOT / ".tox" / "sweep"), help="where venvs are made")
     parser.add_argument("--timeout", type=int, default=3600, help="seconds per entry's test run")
+    parser.add_argument("--jobs", type=int, default=1, help="entries run at the same time (each uses about one core)")
     parser.add_argument("--docs-only", action="store_true", help="only regenerate the page from the results")
     args = parser.parse_args(argv)
     results = load_results()
@@ -253,25 +263,32 @@ def main(argv=None):
     given = dict(item.split("=", 1) for item in args.venv)
     given = {_matrix.lookup(k).key: v for k, v in given.items()}
     os.makedirs(args.venv_root, exist_ok=True)
-    status = 0
-    for key in _selected(args.only):
+    lock = threading.Lock()
+    venv_locks = collections.defaultdict(threading.Lock)
+
+    def one(key):
         combo = _matrix.TABLE[key]
         log_path = pathlib.Path(args.venv_root) / (combo.env + ".log")
         with open(str(log_path), "w") as log:
-            venv = given.get(key) or ensure_venv(combo, args.venv_root, log)
+            with venv_locks[_venv_name(combo)]:
+                venv = given.get(key) or given.get(key[:-len("-graph")] if key.endswith("-graph") else None) \
+                    or ensure_venv(combo, args.venv_root, log)
             if venv is None:
                 print(f"{key}: could not install (see {log_path})", flush=True)
-                status = 1
-                continue
+                return 1
             record = run_entry(combo, venv, log, args.timeout)
-        results["entries"][key] = record
-        save_results(results)
-        write_page(results)
-        print("{}: {} (TF {}, Keras {}, Python {}): {} passed, {} failed, {} skipped".format(
+        with lock:
+            results["entries"][key] = record
+            save_results(results)
+            write_page(results)
+        print("{}: {} (TF {}, Keras {}, Python {}): {} passed, {} failed, {} skipped, {} s".format(
             key, record.get("status"), record.get("tensorflow"), record.get("keras"), record.get("python"),
-            record.get("passed"), record.get("failed"), record.get("skipped")), flush=True)
-        status = status or int(record.get("status") != "passed")
-    return status
+            record.get("passed"), record.get("failed"), record.get("skipped"), record.get("seconds")), flush=True)
+        return int(record.get("status") != "passed")
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        statuses = list(pool.map(one, _selected(args.only)))
+    return int(any(statuses))
 
 
 if __name__ == "__main__":
