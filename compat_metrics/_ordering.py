@@ -10,7 +10,11 @@ variable written in the same step must be ordered explicitly. Two cases occur:
   metric; TF1 Keras builds the metrics *before* the loss. The read waits for
   the write that is built next (a gate the write is attached to).
 - Metrics sharing a confusion matrix each write and read it; their updates
-  run in the order they were built.
+  run in the order they were built. TF1-style Keras builds its weighted
+  metrics twice, at compile and again once the sample weights are known, and
+  runs only the second build: a write's ``owner`` calling again replaces its
+  earlier write and those built after it, so nothing orders the new one after
+  the stale build (which would run it too, adding the batch unweighted).
 
 :class:`StateOrder` does both for one piece of state, per graph and key:
 ``wrote`` records the last write and releases the reads waiting for it;
@@ -51,9 +55,12 @@ class StateOrder:
         self.name = name
         self._writes = weakref.WeakKeyDictionary()  # graph -> {key: last write}
         self._waiting = weakref.WeakKeyDictionary()  # graph -> {key: [gates of reads built before it]}
+        self._owners = weakref.WeakKeyDictionary()  # graph -> {key: [(id of owner, write)] in build order}
 
-    def wrote(self, key, op):
+    def wrote(self, key, op, owner=None):
         """Record ``op`` (an op or a tensor) as the last write of ``key``; reads waiting for it follow it.
+
+        ``owner``: the object writing, as given to :meth:`after`.
 
         Returns:
             Whether the current graph needs explicit ordering (``op`` was recorded).
@@ -63,6 +70,8 @@ class StateOrder:
         if graph is None or operation is None or operation.graph is not graph:
             return False  # eager, or built inside a tf.function, which orders it itself
         self._writes.setdefault(graph, {})[key] = operation
+        if owner is not None:
+            self._owners.setdefault(graph, {}).setdefault(key, []).append((id(owner), operation))
         for gate in self._waiting.get(graph, {}).pop(key, []):
             gate._remove_all_control_inputs()  # the never-written assertion
             gate._add_control_input(operation)
@@ -73,8 +82,21 @@ class StateOrder:
         graph = ordering_graph()
         return dict(self._writes.get(graph, {})) if graph is not None else {}
 
+    def _rebuild(self, graph, key, owner):
+        """``owner`` builds its write again: forget its previous write and the writes built after it."""
+        history = self._owners.get(graph, {}).get(key, [])
+        built = [i for i, (who, _) in enumerate(history) if who == id(owner)]
+        if not built:
+            return
+        del history[built[-1]:]
+        writes = self._writes.setdefault(graph, {})
+        if history:
+            writes[key] = history[-1][1]
+        else:
+            writes.pop(key, None)
+
     @contextlib.contextmanager
-    def after(self, key, wait=False, never_written=None):
+    def after(self, key, wait=False, never_written=None, owner=None):
         """Order the ops built inside after the last write of ``key``.
 
         Args:
@@ -84,10 +106,14 @@ class StateOrder:
                 ops are not ordered.
             never_written: with ``wait``, a message: until the write is
                 built, running the ops fails with it (``InvalidArgumentError``).
+            owner: the object whose write is built inside (then given to
+                :meth:`wrote`); its second build in a graph replaces the first.
         """
         graph = ordering_graph()
         dependency = None
         if graph is not None:
+            if owner is not None:
+                self._rebuild(graph, key, owner)
             dependency = self._writes.get(graph, {}).get(key)
             if dependency is None and wait:
                 with graph.as_default(), graph.control_dependencies(None):

@@ -237,3 +237,45 @@ def check_fit_reports_the_library_check_first(fit_method="fit"):
         assert "Graph execution error" not in first
         return str(error)
     raise AssertionError("fit with a label row that is not one-hot raised nothing")
+
+
+def check_evaluate_weights_only_weighted_metrics(compile_kwargs=None):
+    """``metrics`` unweighted and ``weighted_metrics`` weighted, in one model, equal to scikit-learn.
+
+    One-hot labels, a last batch shorter than the others, sample weights; a
+    score and per-class views in each list. TF1-style Keras graphs build the
+    weighted metrics twice (at compile and again once the weights are known):
+    the first build must not add its batch too.
+    """
+    import scenarios
+
+    import compat_metrics
+    from compat_metrics import metrics as cmm
+    keras = compat_metrics.keras
+    keras.backend.clear_session()
+    x, y = class_data(12, 53)
+    w = np.random.RandomState(13).uniform(0.1, 2.0, size=53).astype("float32")
+    model = small_model(seed=1)
+    metrics = [cmm.Precision(3, average="macro", name="macro_p"), cmm.Recall(3, name="rec")]
+    weighted = [cmm.F1Score(3, average="weighted", name="wf1"), cmm.Recall(3, average="micro", name="micro_r"),
+                cmm.Precision(3, name="prec")]
+    compat_metrics.compile(model, optimizer="sgd", loss="categorical_crossentropy", metrics=metrics,
+                           weighted_metrics=weighted, **(compile_kwargs or {}))
+    results = scenarios.evaluate_dict(model, x, np.eye(3, dtype="float32")[y], sample_weight=w, batch_size=8)
+    predicted = model.predict(x, batch_size=64).argmax(1)
+    expected = {
+        "wf1": sklearn_score("f1", y, predicted, 3, "weighted", sample_weight=w),
+        "micro_r": sklearn_score("recall", y, predicted, 3, "micro", sample_weight=w),
+        "macro_p": sklearn_score("precision", y, predicted, 3, "macro"),
+    }
+    for i, value in enumerate(sklearn_score("precision", y, predicted, 3, None, sample_weight=w)):
+        expected[f"prec_{i}"] = value
+    for i, value in enumerate(sklearn_score("recall", y, predicted, 3, None)):
+        expected[f"rec_{i}"] = value
+    # TF 1.15 (and TF 2.x Keras 2 in graph mode) name weighted metrics "weighted_<name>"
+    results = {name[len("weighted_"):] if name.startswith("weighted_") else name: value
+               for name, value in results.items()}
+    assert set(expected) <= set(results), sorted(results)
+    got = {name: results[name] for name in expected}
+    np.testing.assert_allclose([got[k] for k in sorted(expected)], [expected[k] for k in sorted(expected)],
+                               rtol=1e-5, atol=1e-6, err_msg=str(sorted(expected)))

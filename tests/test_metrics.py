@@ -569,19 +569,12 @@ def test_state_is_visible_copyable_and_restores_mid_stream(tmp_path):
                                rtol=1e-5)
 
 
-def test_evaluate_with_sample_weights_and_one_hot_labels():
-    keras.backend.clear_session()
-    x, y = sc.class_data(12, 53)
-    w = np.random.RandomState(13).uniform(0.1, 2.0, size=53).astype("float32")
-    model = sc.small_model(seed=1)
-    metrics = [cmm.F1Score(3, average="weighted", name="wf1"), cmm.Recall(3, average="micro", name="micro_r")]
-    compat_metrics.compile(model, optimizer="sgd", loss="categorical_crossentropy", weighted_metrics=metrics)
-    results = scenarios.evaluate_dict(model, x, np.eye(3, dtype="float32")[y], sample_weight=w, batch_size=8)
-    predicted = model.predict(x, batch_size=64).argmax(1)
-    np.testing.assert_allclose(results["wf1"], sc.sklearn_score("f1", y, predicted, 3, "weighted", sample_weight=w),
-                               rtol=1e-5)
-    np.testing.assert_allclose(results["micro_r"], sc.sklearn_score("recall", y, predicted, 3, "micro",
-                                                                    sample_weight=w), rtol=1e-5)
+@pytest.mark.parametrize("run_tf_function", [None, False])
+def test_evaluate_with_sample_weights_and_one_hot_labels(run_tf_function):
+    if run_tf_function is False and not caps.HONOURS_RUN_TF_FUNCTION:
+        pytest.skip("experimental_run_tf_function is Keras 2's (TF 2.0-2.15)")
+    kwargs = {} if run_tf_function is None else {"experimental_run_tf_function": run_tf_function}
+    sc.check_evaluate_weights_only_weighted_metrics(kwargs)
 
 
 @pytest.mark.parametrize("compile_with", ["compat_metrics", "keras"])  # load_model gives per-class logs either way

@@ -43,6 +43,10 @@ def test_compile_logs_vector_metrics_per_class_for_callbacks(tmp_path):
         str(tmp_path), lambda tensor: tf.compat.v1.keras.backend.get_session().run(tensor))
 
 
+def test_evaluate_weights_only_weighted_metrics():
+    sc.check_evaluate_weights_only_weighted_metrics()
+
+
 @pytest.mark.parametrize("average", sc.AVERAGES)
 def test_streaming_in_raw_session_matches_sklearn_and_resets(graph_session, average):
     ids, probs = sc.make_data(1, 53, 4)

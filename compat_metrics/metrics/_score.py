@@ -122,6 +122,9 @@ class _Score(_SharedMixin, Metric):
     def _shared_matrix(self):
         return self._cm
 
+    def _adds_batches(self):
+        return self._role != READER
+
     def update_state(self, y_true, y_pred, sample_weight=None):
         """Add a batch to the confusion matrix (once per step when shared)."""
         if self._role == READER:  # a tensor, not a no_op: TF 1.15-2.1 wrap update_state in a defun

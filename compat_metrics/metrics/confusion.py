@@ -59,11 +59,20 @@ class _SharedMixin:
     def _shared_matrix(self):
         raise NotImplementedError
 
+    def _adds_batches(self):
+        return True
+
     def __call__(self, *args, **kwargs):
-        order = self._shared_matrix()._order.value
-        with order.after("update"):
+        matrix = self._shared_matrix()
+        if self._adds_batches():
+            # TF 1.15-2.1 wrap update_state in a function traced once: a second build of
+            # this call (TF1-style Keras rebuilds weighted metrics) must still invalidate
+            # the reductions read after the first build, which depend on that build's update.
+            matrix._mark_write()
+        order = matrix._order.value
+        with order.after("update", owner=self):
             output = super().__call__(*args, **kwargs)
-        order.wrote("update", output)
+        order.wrote("update", output, owner=self)
         return output
 
 
