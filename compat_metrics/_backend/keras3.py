@@ -4,7 +4,8 @@ Differences handled here: ``compile`` raises ``TypeError`` on
 ``experimental_run_tf_function`` (dropped, with a warning); ``add_weight``
 takes ``shape`` first (only keywords are used); there is no graph mode;
 models save as ``.keras`` only; input-dependent losses get their inputs from a
-``compute_loss`` hook.
+``compute_loss`` hook; a metric's ``dtype`` defaults to ``floatx()`` (Keras
+3.0-3.2 leave it None, and ``tf.cast(x, self.dtype)`` fails).
 """
 
 import tensorflow as tf
@@ -17,7 +18,14 @@ from ._hooks import state
 
 keras = runtime.keras
 Loss = keras.losses.Loss
-Metric = keras.metrics.Metric
+
+
+class Metric(keras.metrics.Metric):
+    """Keras 3's ``Metric`` with ``dtype`` defaulting to ``floatx()`` (Keras 3.0-3.2 leave it None)."""
+
+    def __init__(self, dtype=None, name=None, **kwargs):
+        super().__init__(dtype=dtype or keras.backend.floatx(), name=name, **kwargs)
+
 
 RUN_TF_FUNCTION_FLAG = "experimental_run_tf_function"
 ACCEPTS_AUTO_REDUCTION = False  # Loss(reduction="auto"), which Keras 2 saves
