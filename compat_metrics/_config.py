@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 
+from ._backend._common import LIBRARY_CONFIG_KEY
 from ._backend._hooks import set_state, state
 
 INIT_ARGS = "init_args"  # the _hooks state key (attribute _compat_metrics_init_args)
@@ -89,6 +90,7 @@ def loss_from_config(cls, config):
 def from_config(cls, config):
     """``cls(**config)`` with only the keys its constructor accepts."""
     config = dict(config)
+    config.pop(LIBRARY_CONFIG_KEY, None)
     parameters = inspect.signature(cls.__init__).parameters
     if not any(p.kind == inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
         config = {key: value for key, value in config.items() if key in parameters}

@@ -43,6 +43,12 @@ def test_same_named_keras_and_library_metrics_load_as_themselves(tmp_path):
     uc.check_same_named_keras_and_library_metrics_load_as_themselves(tmp_path)
 
 
+def test_users_classes_named_like_the_librarys_load_as_themselves(tmp_path):
+    import saving
+    for suffix in saving.save_formats():
+        uc.check_users_classes_named_like_the_librarys_load_as_themselves(tmp_path, suffix)
+
+
 def test_seed_classes_epoch_by_epoch():
     uc.check_seed_classes_epoch_by_epoch()
 

@@ -372,6 +372,42 @@ def check_same_named_keras_and_library_metrics_load_as_themselves(tmp_path):
                                [precision_score(binary[:, 0], scores[:, 0] > 0.3, zero_division=0)], rtol=1e-5)
 
 
+def check_users_classes_named_like_the_librarys_load_as_themselves(tmp_path, suffix):
+    """The seeds' ``BinaryTruePositives``/``CategoricalTruePositives`` beside the library's classes of those names.
+
+    Each loads as itself (files of TF 1.15-2.1 hold bare class names only), and
+    evaluates to its own NumPy value: the seed's binary count casts
+    probabilities to bool (any non-zero score is positive), the library's
+    thresholds them at 0.5.
+    """
+    from compat_metrics import metrics as cmm
+    rng = np.random.RandomState(8)
+    x = rng.normal(size=(40, N_FEATURES)).astype("float32")
+    y = rng.randint(0, 2, size=(40, 1)).astype("float32")
+    inputs = keras.Input((N_FEATURES,))
+    model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(inputs))
+    compat_metrics.compile(model, optimizer="sgd", loss="binary_crossentropy", metrics=[
+        cmm.BinaryTruePositives(name="lib_tp"), BinaryTruePositives(name="seed_tp"),
+        cmm.CategoricalTruePositives(name="lib_ctp"), CategoricalTruePositives(name="seed_ctp")])
+    model.fit(x, y, epochs=1, verbose=0)
+    path = str(tmp_path / ("same_names" + suffix))
+    model.save(path)
+    loaded = compat_metrics.load_model(path)
+    loaded_types = {m.name: type(m) for m in _metric_objects(loaded)}
+    expected_types = {"lib_tp": cmm.BinaryTruePositives, "seed_tp": BinaryTruePositives,
+                      "lib_ctp": cmm.CategoricalTruePositives, "seed_ctp": CategoricalTruePositives}
+    assert {name: loaded_types.get(name) for name in expected_types} == expected_types, loaded_types
+    results = evaluate_dict(loaded, x, y, batch_size=len(x))
+    scores = loaded.predict(x, batch_size=len(x))[:, 0]
+    np.testing.assert_allclose(results["lib_tp"], np.sum((y[:, 0] == 1) & (scores > 0.5)), rtol=1e-6)
+    np.testing.assert_allclose(results["seed_tp"], np.sum((y[:, 0] == 1) & (scores != 0)), rtol=1e-6)
+
+
+def _metric_objects(model):
+    from compat_metrics._backend import impl
+    return impl.compiled_metric_objects(model)
+
+
 # -- the seeds' other classes, epoch by epoch against NumPy -------------------------------------
 class BinaryTruePositives(compat_metrics.Metric):  # seed 001: tf.keras.metrics.Metric
 

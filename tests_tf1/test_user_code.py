@@ -47,6 +47,10 @@ def test_same_named_keras_and_library_metrics_load_as_themselves(tmp_path):
     uc.check_same_named_keras_and_library_metrics_load_as_themselves(tmp_path)
 
 
+def test_users_classes_named_like_the_librarys_load_as_themselves(tmp_path):
+    uc.check_users_classes_named_like_the_librarys_load_as_themselves(tmp_path, ".h5")
+
+
 def test_seed_classes_epoch_by_epoch():
     uc.check_seed_classes_epoch_by_epoch()
 

@@ -25,6 +25,9 @@ def warn_once(key, message):
 _REGISTERED = set()
 LIBRARY_PACKAGE = "compat_metrics"
 _LIBRARY_CLASSES = {}  # bare class name -> library class
+# Where Keras saves bare class names (TF 1.15-2.1), the library's metrics add this key to
+# their config, so a file's library class and a user's class of the same name load apart.
+LIBRARY_CONFIG_KEY = "compat_metrics_class"
 
 
 def register_serializable(cls):
@@ -39,10 +42,11 @@ def register_serializable(cls):
     redefined class replaces the old entry instead of raising. A library
     class whose bare name is also a Keras class (``Precision``, ``Recall``,
     ``F1Score``, ...) is registered there as :func:`bare_name_object`, which
-    tells the two apart by their config.
+    tells the two apart by their config; so is one that a user's class of the
+    same name (the seeds' ``CategoricalTruePositives``) would otherwise replace.
     """
     utils = runtime.keras.utils
-    library = cls.__module__.split(".")[0] == LIBRARY_PACKAGE
+    library = is_library_class(cls)
     if library:
         _LIBRARY_CLASSES[cls.__name__] = cls
     if library and caps.REGISTERED_NAMES:
@@ -50,8 +54,26 @@ def register_serializable(cls):
             _REGISTERED.add(cls)
             utils.register_keras_serializable(package=LIBRARY_PACKAGE)(cls)
         return cls
-    utils.get_custom_objects()[cls.__name__] = bare_name_object(cls) if library else cls
+    if library:
+        entry = bare_name_object(cls)
+    elif not caps.REGISTERED_NAMES and cls.__name__ in _LIBRARY_CLASSES:
+        entry = bare_name_object(_LIBRARY_CLASSES[cls.__name__], other=cls)
+    else:
+        entry = cls
+    utils.get_custom_objects()[cls.__name__] = entry
     return cls
+
+
+def is_library_class(cls):
+    return cls.__module__.split(".")[0] == LIBRARY_PACKAGE
+
+
+def _users_class(name):
+    """A user's class registered under a library class's bare name, if any."""
+    found = runtime.keras.utils.get_custom_objects().get(name)
+    if isinstance(found, type) and not is_library_class(found) and not hasattr(found, "library_class"):
+        return found
+    return None
 
 
 def _keras_class(name):
@@ -72,27 +94,31 @@ def _init_parameters(cls):
         return set()
 
 
-def bare_name_object(cls):
-    """What a bare class name in a saved file resolves to: ``cls``, or a chooser if Keras has the name too.
+def bare_name_object(cls, other=None):
+    """What a bare class name in a saved file resolves to: ``cls``, or a chooser if another class has the name.
 
     Files saved by TF 1.15-2.1 name the library's classes by bare class name
     (``"F1Score"``), which newer Keras resolves to its own, different class
-    (or refuses). The chooser builds the library's class when the config
-    holds an argument only the library's constructor takes (``num_classes``),
-    else Keras's own.
+    (or refuses), and which a user's class of that name (``other``) would
+    take over. The chooser builds the library's class when the config carries
+    :data:`LIBRARY_CONFIG_KEY` (written where names are bare) or, beside
+    Keras's own class, an argument only the library's constructor takes
+    (``num_classes``); else the other class.
     """
-    theirs = _keras_class(cls.__name__)
+    theirs = other or _keras_class(cls.__name__)
     if theirs is None or theirs is cls:
         return cls
-    ours_only = _init_parameters(cls) - _init_parameters(theirs) - {"self", "args", "kwargs"}
+    ours_only = set() if other is not None else \
+        _init_parameters(cls) - _init_parameters(theirs) - {"self", "args", "kwargs"}
 
     def from_config(chooser, config, custom_objects=None):
-        chosen = cls if ours_only & set(config) else theirs
-        return chosen.from_config(config)
+        ours = config.get(LIBRARY_CONFIG_KEY) == cls.__name__ or bool(ours_only & set(config))
+        return cls.from_config(config) if ours else theirs.from_config(config)
 
     return type(cls.__name__, (object,), {
-        "__doc__": f"Loads {cls.__module__} or Keras's own {cls.__name__} from a saved config.",
+        "__doc__": f"Loads {cls.__module__}.{cls.__name__} or {theirs.__module__}.{cls.__name__} from a saved config.",
         "from_config": classmethod(from_config), "library_class": cls, "keras_class": theirs,
+        "other_class": theirs,
     })
 
 
@@ -103,7 +129,14 @@ def library_custom_objects():
     """
     if not caps.REGISTERED_NAMES:
         return {}
-    return {name: bare_name_object(cls) for name, cls in _LIBRARY_CLASSES.items()}
+    return {name: bare_name_object(cls, other=_users_class(name)) for name, cls in _LIBRARY_CLASSES.items()}
+
+
+def mark_library_config(obj, config):
+    """``config`` of the library's ``obj``, marked as the library's where Keras saves bare class names."""
+    if not caps.REGISTERED_NAMES and is_library_class(type(obj)):
+        config[LIBRARY_CONFIG_KEY] = type(obj).__name__
+    return config
 
 
 def _x_of_step(data):

@@ -33,6 +33,7 @@ import tensorflow as tf
 
 from .. import runtime
 from .._backend import impl
+from .._backend._common import mark_library_config
 from .._config import capture_init_args as _capture_init_args
 from .._config import from_config as _from_config
 from .._config import init_args as _init_args
@@ -335,7 +336,7 @@ class Metric(impl.Metric):
         """
         config = _init_args(self)
         config.update(super().get_config())
-        return config
+        return mark_library_config(self, config)
 
     @classmethod
     def from_config(cls, config):
