@@ -279,3 +279,28 @@ def check_evaluate_weights_only_weighted_metrics(compile_kwargs=None):
     got = {name: results[name] for name in expected}
     np.testing.assert_allclose([got[k] for k in sorted(expected)], [expected[k] for k in sorted(expected)],
                                rtol=1e-5, atol=1e-6, err_msg=str(sorted(expected)))
+
+
+def check_compiled_score_keeps_counting_by_hand(read):
+    """A vector score given to ``compile`` (logged as per-class views), then updated by hand: each batch adds.
+
+    ``read`` turns a tensor into a NumPy value. Keras resets metrics when
+    ``predict``/``evaluate``/``fit`` start on some versions, so the state is
+    read after the last Keras call.
+    """
+    import compat_metrics
+    from compat_metrics import metrics as cmm
+    keras = compat_metrics.keras
+    keras.backend.clear_session()
+    x, y = class_data(12, 53)
+    model = small_model(seed=1)
+    f1 = cmm.F1Score(3, name="f1")
+    compat_metrics.compile(model, optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=[f1])
+    for run in (model.fit, model.evaluate):
+        run(x, y, batch_size=16, verbose=0)
+        probs = model.predict(x, batch_size=64)
+        before = read(f1.confusion_matrix.result())
+        for start in (0, 20):
+            read(f1.update_state(y[start:start + 20], probs[start:start + 20]))
+        added = read(f1.confusion_matrix.result()) - before
+        np.testing.assert_allclose(added, sklearn_confusion_matrix(y[:40], probs[:40].argmax(1), 3), atol=1e-6)

@@ -577,6 +577,10 @@ def test_evaluate_with_sample_weights_and_one_hot_labels(run_tf_function):
     sc.check_evaluate_weights_only_weighted_metrics(kwargs)
 
 
+def test_compiled_score_keeps_counting_when_updated_by_hand():
+    sc.check_compiled_score_keeps_counting_by_hand(lambda value: np.asarray(value))
+
+
 @pytest.mark.parametrize("compile_with", ["compat_metrics", "keras"])  # load_model gives per-class logs either way
 def test_saved_model_loads_metric_arguments_without_custom_objects(tmp_path, compile_with):
     keras.backend.clear_session()
