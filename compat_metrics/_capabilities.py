@@ -40,6 +40,8 @@ Flags (all ``bool`` unless noted):
     SAVE_SUFFIX: ``".keras"`` (Keras 3, the only whole-model format) or ``".h5"``.
     GRADIENT_NORM_DISTRIBUTED: a ``GradientNorm`` can read gradients under a
         ``tf.distribute`` strategy (needs the ``train_step`` code path).
+    WEIGHTED_METRICS_DISTRIBUTED: Keras accepts ``weighted_metrics`` under a
+        ``tf.distribute`` strategy (TF 2.0's raises ``NotImplementedError``).
     HAS_LOSS_SCALE_OPTIMIZER: ``keras.mixed_precision.LossScaleOptimizer`` (TF >= 2.4;
         ``experimental`` before).
     KERAS3_KEEPS_TRAIN_STEP_LOGS: extra logs returned by a custom ``train_step``
@@ -79,6 +81,7 @@ REGISTERED_NAMES = hasattr(_keras.utils, "get_registered_name")
 SAVED_MODEL_FORMAT = not KERAS3 and HAS_TRAIN_STEP
 SAVE_SUFFIX = ".keras" if KERAS3 else ".h5"
 GRADIENT_NORM_DISTRIBUTED = HAS_TRAIN_STEP
+WEIGHTED_METRICS_DISTRIBUTED = not Version("2.0") <= TF_VERSION < Version("2.1")  # measured: TF 2.0 refuses
 HAS_LOSS_SCALE_OPTIMIZER = hasattr(getattr(_keras, "mixed_precision", None), "LossScaleOptimizer")
 KERAS3_KEEPS_TRAIN_STEP_LOGS = not KERAS3 or KERAS_VERSION >= Version("3.3")
 KERAS3_VARIABLE_AGGREGATION = KERAS3 and "aggregation" in inspect.signature(_Metric.add_variable).parameters
@@ -95,7 +98,7 @@ NAMES = (
     "HAS_COMPUTE_LOSS", "HAS_COMPUTE_METRICS", "RESET_IS_RESET_STATE", "HAS_RESET_STATES",
     "DICT_RESULTS_FLATTENED", "HAS_F1_SCORE", "HAS_LAYER_ADD_METRIC", "HAS_MODEL_ADD_LOSS_SYMBOLIC",
     "ADD_WEIGHT_NAME_FIRST", "REGISTERED_NAMES", "SAVED_MODEL_FORMAT",
-    "GRADIENT_NORM_DISTRIBUTED", "HAS_LOSS_SCALE_OPTIMIZER", "KERAS3_KEEPS_TRAIN_STEP_LOGS",
+    "GRADIENT_NORM_DISTRIBUTED", "WEIGHTED_METRICS_DISTRIBUTED", "HAS_LOSS_SCALE_OPTIMIZER", "KERAS3_KEEPS_TRAIN_STEP_LOGS",
     "KERAS3_VARIABLE_AGGREGATION", "KERAS3_COMPUTE_LOSS_TRAINING",
     "KERAS3_NEW_REGISTERED_NAMES",
 )

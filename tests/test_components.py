@@ -126,8 +126,9 @@ DISTRIBUTED = r"""
 import json, sys
 import numpy as np
 import tensorflow as tf
-cpu = tf.config.list_physical_devices("CPU")[0]
-tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+# the experimental names exist from TF 2.0 on (the stable ones from 2.1)
+cpu = tf.config.experimental.list_physical_devices("CPU")[0]
+tf.config.experimental.set_virtual_device_configuration(cpu, [tf.config.experimental.VirtualDeviceConfiguration()] * 2)
 sys.path.insert(0, sys.argv[1])
 import scenarios
 strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])

@@ -488,8 +488,9 @@ def _load_in_fresh_process(path):
 
 def _mirrored_in_fresh_process():
     """Two logical CPUs, MirroredStrategy: the norm is that of the whole batch's gradient."""
-    cpus = tf.config.list_physical_devices("CPU")
-    tf.config.set_logical_device_configuration(cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2)
+    cpus = tf.config.experimental.list_physical_devices("CPU")  # the experimental names exist from TF 2.0 on
+    tf.config.experimental.set_virtual_device_configuration(
+        cpus[0], [tf.config.experimental.VirtualDeviceConfiguration()] * 2)
     x, y = data()
     single = compiled_gradient_model(metrics=[compat_metrics.GradientNorm()])
     norms, sizes = reference_batch_norms(single, x, y)
@@ -515,8 +516,9 @@ class HelperModel(keras.Model):
 
 def _mirrored_train_step_in_fresh_process():
     """Two logical CPUs, MirroredStrategy: the train_step helper's loss against NumPy."""
-    cpus = tf.config.list_physical_devices("CPU")
-    tf.config.set_logical_device_configuration(cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2)
+    cpus = tf.config.experimental.list_physical_devices("CPU")  # the experimental names exist from TF 2.0 on
+    tf.config.experimental.set_virtual_device_configuration(
+        cpus[0], [tf.config.experimental.VirtualDeviceConfiguration()] * 2)
     x, y = data()
     with tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]).scope():
         m = model(model_class=HelperModel)
