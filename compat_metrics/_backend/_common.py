@@ -25,8 +25,8 @@ def warn_once(key, message):
 _REGISTERED = set()
 LIBRARY_PACKAGE = "compat_metrics"
 _LIBRARY_CLASSES = {}  # bare class name -> library class
-# Where Keras saves bare class names (TF 1.15-2.1), the library's metrics add this key to
-# their config, so a file's library class and a user's class of the same name load apart.
+# The library's metrics add this key to their config, so where a file names classes bare
+# (TF 1.15-2.1, TF 2.2/2.3 SavedModels) its library class and a user's class of the same name load apart.
 LIBRARY_CONFIG_KEY = "compat_metrics_class"
 
 
@@ -133,8 +133,12 @@ def library_custom_objects():
 
 
 def mark_library_config(obj, config):
-    """``config`` of the library's ``obj``, marked as the library's where Keras saves bare class names."""
-    if not caps.REGISTERED_NAMES and is_library_class(type(obj)):
+    """``config`` of the library's ``obj``, marked as the library's (:data:`LIBRARY_CONFIG_KEY`).
+
+    Every version marks it: files of TF 1.15-2.1, and SavedModels of TF
+    2.2/2.3, name classes bare, and a file may be loaded on any later version.
+    """
+    if is_library_class(type(obj)):
         config[LIBRARY_CONFIG_KEY] = type(obj).__name__
     return config
 
