@@ -48,6 +48,12 @@ Flags (all ``bool`` unless noted):
         (not Keras 3.0, which also needs an explicit ``dtype``).
     KERAS3_COMPUTE_LOSS_TRAINING: Keras 3's ``compute_loss`` takes ``training=`` (not Keras 3.0).
     KERAS3_NEW_REGISTERED_NAMES: Keras >= 3.7 registered-name format (keras#20806).
+    KERAS3_ASSIGN_RETURNS_VALUE: Keras 3's ``Variable.assign``/``assign_add``/``assign_sub``
+        return the assigned value (Keras >= 3.5, keras#20040; before, None).
+    KERAS3_VARIABLE_FLOAT: ``float()``/``int()`` of a scalar Keras 3 variable work (not Keras 3.0-3.2,
+        where Keras also keeps a ``result()`` that is a variable in the logs, unconverted).
+    KERAS3_LAYER_METRICS_IN_MODEL: Keras 3's ``model.metrics`` (logs, epoch resets) lists the
+        metrics its sublayers own (``Layer.metrics``, Keras >= 3.3, keras#19522; before, only the model's own).
     STACK: ``"TF 2.3.4 (Keras 2.4.0)"``, for messages.
     RELEASE: ``(major, minor)`` of TensorFlow, for tables and messages only.
 """
@@ -85,6 +91,9 @@ KERAS3_VARIABLE_AGGREGATION = KERAS3 and "aggregation" in inspect.signature(_Met
 KERAS3_COMPUTE_LOSS_TRAINING = KERAS3 and (hasattr(_Model, "_compute_loss")
                                            or "training" in inspect.signature(_Model.compute_loss).parameters)
 KERAS3_NEW_REGISTERED_NAMES = KERAS3 and KERAS_VERSION >= Version("3.7")
+KERAS3_ASSIGN_RETURNS_VALUE = KERAS3 and KERAS_VERSION >= Version("3.5")
+KERAS3_VARIABLE_FLOAT = KERAS3 and hasattr(_keras.Variable, "__float__")
+KERAS3_LAYER_METRICS_IN_MODEL = KERAS3 and hasattr(_keras.layers.Layer, "metrics")
 
 STACK = "TF {} ({} {})".format(TF_VERSION, "tf_keras" if KERAS_FLAVOUR == "tf_keras" else "Keras",
                                KERAS_VERSION)
@@ -97,7 +106,8 @@ NAMES = (
     "ADD_WEIGHT_NAME_FIRST", "REGISTERED_NAMES", "SAVED_MODEL_FORMAT",
     "GRADIENT_NORM_DISTRIBUTED", "HAS_LOSS_SCALE_OPTIMIZER", "KERAS3_KEEPS_TRAIN_STEP_LOGS",
     "KERAS3_VARIABLE_AGGREGATION", "KERAS3_COMPUTE_LOSS_TRAINING",
-    "KERAS3_NEW_REGISTERED_NAMES",
+    "KERAS3_NEW_REGISTERED_NAMES", "KERAS3_ASSIGN_RETURNS_VALUE", "KERAS3_VARIABLE_FLOAT",
+    "KERAS3_LAYER_METRICS_IN_MODEL",
 )
 
 

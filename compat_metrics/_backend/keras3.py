@@ -8,6 +8,7 @@ models save as ``.keras`` only; input-dependent losses get their inputs from a
 3.0-3.2 leave it None, and ``tf.cast(x, self.dtype)`` fails).
 """
 
+import numpy as np
 import tensorflow as tf
 
 from .. import _capabilities as caps
@@ -44,12 +45,78 @@ MECHANISMS = {
 
 
 def add_weight(layer, name, shape=(), initializer="zeros", dtype=None, aggregation="sum"):
-    """``Metric.add_variable`` with keywords only (Keras 3 takes ``shape`` first)."""
+    """``Metric.add_variable`` with keywords only (Keras 3 takes ``shape`` first).
+
+    The variable behaves as a later Keras 3's does (:func:`_as_later_keras`).
+    """
     if caps.KERAS3_VARIABLE_AGGREGATION:
-        return layer.add_variable(shape=shape, initializer=initializer, dtype=dtype,
-                                  aggregation=aggregation, name=name)
-    # Keras 3.0: no aggregation argument, and no default dtype
-    return layer.add_variable(shape=shape, initializer=initializer, dtype=dtype or layer.dtype, name=name)
+        variable = layer.add_variable(shape=shape, initializer=initializer, dtype=dtype,
+                                      aggregation=aggregation, name=name)
+    else:  # Keras 3.0: no aggregation argument, and no default dtype
+        variable = layer.add_variable(shape=shape, initializer=initializer, dtype=dtype or layer.dtype, name=name)
+    return _as_later_keras(variable)
+
+
+class _AssignReturnsValue:
+    """``assign``, ``assign_add`` and ``assign_sub`` return the assigned value, as from Keras 3.5 on.
+
+    Keras 3.0-3.4 return None, so the common ``with tf.control_dependencies([v.assign_add(x)])``
+    and ``return v.assign_add(x)`` of metric code fail ("Can not convert a NoneType").
+    """
+
+    def assign(self, value):
+        value = self._convert_to_tensor(value, dtype=self.dtype)
+        super().assign(value)
+        return value
+
+    def assign_add(self, value):
+        return self.assign(self + value)
+
+    def assign_sub(self, value):
+        return self.assign(self - value)
+
+
+class _ConvertsToPython:
+    """``float()`` and ``int()`` of a scalar variable, as later Keras 3 (not 3.0-3.2) allow.
+
+    Keras 3.0-3.2 also keep a ``result()`` that returns a variable in the logs
+    as the variable itself (their ``float(value)`` fails), so every epoch of
+    ``History`` would show the last value.
+    """
+
+    def __float__(self):
+        return float(self._scalar())
+
+    def __int__(self):
+        return int(self._scalar())
+
+    def _scalar(self):
+        if self.ndim > 0:
+            raise TypeError(f"Only scalar arrays can be converted to Python scalars. Got: shape={self.shape}")
+        return np.asarray(self)
+
+
+_LATER_KERAS_BASES = tuple(
+    mixin for mixin, needed in ((_AssignReturnsValue, not caps.KERAS3_ASSIGN_RETURNS_VALUE),
+                                (_ConvertsToPython, not caps.KERAS3_VARIABLE_FLOAT))
+    if needed)
+_later_keras_classes = {}
+
+
+def _as_later_keras(variable):
+    """``variable``, with what later Keras 3 variables do and the installed one does not (its class
+    becomes a subclass adding only that); unchanged where nothing is missing."""
+    if not _LATER_KERAS_BASES:
+        return variable
+    cls = type(variable)
+    if issubclass(cls, _LATER_KERAS_BASES):
+        return variable
+    later = _later_keras_classes.get(cls)
+    if later is None:
+        later = _later_keras_classes[cls] = type(cls.__name__, _LATER_KERAS_BASES + (cls,),
+                                                 {"__module__": cls.__module__})
+    variable.__class__ = later
+    return variable
 
 
 def new_state_variable(name, dtype):
@@ -192,6 +259,37 @@ def layer_add_metric(layer, value, name):
         own[name] = metric
         layer._metrics.append(metric)
     metric.update_state(value)
+
+
+def _list_layer_metrics_in_models():
+    """Keras 3.0-3.2: ``model.metrics`` also lists the metrics :func:`layer_add_metric` gave its sublayers.
+
+    From Keras 3.3 (keras#19522) ``model.metrics`` lists every metric its
+    sublayers own; before, only the model's own, so a layer's metric would
+    be neither reported in the logs nor reset each epoch. Only the metrics
+    the library made are added: other models' metrics stay as Keras lists them.
+    """
+    owner = next(klass for klass in keras.Model.__mro__ if isinstance(klass.__dict__.get("metrics"), property))
+    keras_metrics = owner.__dict__["metrics"]
+    if getattr(keras_metrics.fget, "_compat_metrics_layer_metrics", False):
+        return
+
+    def metrics(self):
+        found = list(keras_metrics.fget(self))
+        listed = {id(metric) for metric in found}
+        for layer in self._flatten_layers(include_self=False):
+            for metric in (state(layer, _LAYER_METRICS) or {}).values():
+                if id(metric) not in listed:
+                    listed.add(id(metric))
+                    found.append(metric)
+        return found
+
+    metrics._compat_metrics_layer_metrics = True
+    setattr(owner, "metrics", property(metrics, keras_metrics.fset, keras_metrics.fdel, keras_metrics.__doc__))
+
+
+if not caps.KERAS3_LAYER_METRICS_IN_MODEL:
+    _list_layer_metrics_in_models()
 
 
 _OUTPUT_LAYERS = "output_layers"
