@@ -52,6 +52,9 @@ Flags (all ``bool`` unless noted):
         return the assigned value (Keras >= 3.5, keras#20040; before, None).
     KERAS3_VARIABLE_FLOAT: ``float()``/``int()`` of a scalar Keras 3 variable work (not Keras 3.0-3.2,
         where Keras also keeps a ``result()`` that is a variable in the logs, unconverted).
+    KERAS3_LOSS_MEAN_BY_SAMPLES: Keras 3's own ``train_step``/``test_step`` weigh each batch's loss
+        by its size in the epoch's ``loss`` (Keras >= 3.2; Keras 3.0-3.1 average the batches, so a
+        smaller last batch counts as much as a full one, unlike Keras 2).
     KERAS3_LAYER_METRICS_IN_MODEL: Keras 3's ``model.metrics`` (logs, epoch resets) lists the
         metrics its sublayers own (``Layer.metrics``, Keras >= 3.3, keras#19522; before, only the model's own).
     STACK: ``"TF 2.3.4 (Keras 2.4.0)"``, for messages.
@@ -93,6 +96,7 @@ KERAS3_COMPUTE_LOSS_TRAINING = KERAS3 and (hasattr(_Model, "_compute_loss")
 KERAS3_NEW_REGISTERED_NAMES = KERAS3 and KERAS_VERSION >= Version("3.7")
 KERAS3_ASSIGN_RETURNS_VALUE = KERAS3 and KERAS_VERSION >= Version("3.5")
 KERAS3_VARIABLE_FLOAT = KERAS3 and hasattr(_keras.Variable, "__float__")
+KERAS3_LOSS_MEAN_BY_SAMPLES = KERAS3 and KERAS_VERSION >= Version("3.2")
 KERAS3_LAYER_METRICS_IN_MODEL = KERAS3 and hasattr(_keras.layers.Layer, "metrics")
 
 STACK = "TF {} ({} {})".format(TF_VERSION, "tf_keras" if KERAS_FLAVOUR == "tf_keras" else "Keras",
@@ -107,7 +111,7 @@ NAMES = (
     "GRADIENT_NORM_DISTRIBUTED", "HAS_LOSS_SCALE_OPTIMIZER", "KERAS3_KEEPS_TRAIN_STEP_LOGS",
     "KERAS3_VARIABLE_AGGREGATION", "KERAS3_COMPUTE_LOSS_TRAINING",
     "KERAS3_NEW_REGISTERED_NAMES", "KERAS3_ASSIGN_RETURNS_VALUE", "KERAS3_VARIABLE_FLOAT",
-    "KERAS3_LAYER_METRICS_IN_MODEL",
+    "KERAS3_LOSS_MEAN_BY_SAMPLES", "KERAS3_LAYER_METRICS_IN_MODEL",
 )
 
 

@@ -8,6 +8,8 @@ models save as ``.keras`` only; input-dependent losses get their inputs from a
 3.0-3.2 leave it None, and ``tf.cast(x, self.dtype)`` fails).
 """
 
+import functools
+
 import numpy as np
 import tensorflow as tf
 
@@ -285,11 +287,56 @@ def _list_layer_metrics_in_models():
         return found
 
     metrics._compat_metrics_layer_metrics = True
-    setattr(owner, "metrics", property(metrics, keras_metrics.fset, keras_metrics.fdel, keras_metrics.__doc__))
+    owner.metrics = property(metrics, keras_metrics.fset, keras_metrics.fdel, keras_metrics.__doc__)
 
 
 if not caps.KERAS3_LAYER_METRICS_IN_MODEL:
     _list_layer_metrics_in_models()
+
+
+def _weigh_loss_by_batch_size():
+    """Keras 3.0-3.1: the ``loss`` of Keras's own ``train_step``/``test_step`` is weighted by batch size.
+
+    Their loss tracker averages the batches' losses, so a smaller last batch
+    counts as much as a full one; Keras 2 and Keras >= 3.2 weigh each batch
+    by its number of samples (the per-sample mean over the epoch). While
+    Keras's step runs, the tracker's ``update_state(loss)`` gets the batch
+    size as its ``sample_weight``, as Keras 3.2 passes it.
+    """
+    owner = next(klass for klass in keras.Model.__mro__ if "train_step" in klass.__dict__)
+    from keras.src.trainers.data_adapters.data_adapter_utils import unpack_x_y_sample_weight
+
+    def weighted(keras_step):
+        if getattr(keras_step, "_compat_metrics_weighted", False):
+            return keras_step
+
+        def step(self, data):
+            tracker = getattr(self, "_loss_tracker", None)
+            present = [item for item in tf.nest.flatten(unpack_x_y_sample_weight(data)[0]) if item is not None]
+            if tracker is None or not present or "update_state" in tracker.__dict__:
+                return keras_step(self, data)
+            batch = tf.shape(present[0])[0]
+            update_state = tracker.update_state
+
+            def update_by_samples(values, sample_weight=None):
+                return update_state(values, sample_weight=batch if sample_weight is None else sample_weight)
+
+            object.__setattr__(tracker, "update_state", update_by_samples)
+            try:
+                return keras_step(self, data)
+            finally:
+                object.__delattr__(tracker, "update_state")
+
+        functools.update_wrapper(step, keras_step)
+        step._compat_metrics_weighted = True
+        return step
+
+    for name in ("train_step", "test_step"):
+        setattr(owner, name, weighted(owner.__dict__[name]))
+
+
+if not caps.KERAS3_LOSS_MEAN_BY_SAMPLES:
+    _weigh_loss_by_batch_size()
 
 
 _OUTPUT_LAYERS = "output_layers"
