@@ -73,7 +73,7 @@ np.testing.assert_allclose(results["precision"], precision_score(y[:, 0].astype(
 """
 CHECK_PER_CLASS_PRF = """
 import os
-assert os.path.exists("best.h5")                    # ModelCheckpoint found val_f1_6
+assert os.path.exists(best_name)                    # ModelCheckpoint found val_f1_6
 results = evaluate(model, x, y)
 from sklearn.metrics import precision_recall_fscore_support
 pred = model.predict(x, batch_size=len(x)).argmax(1)
@@ -299,7 +299,8 @@ np.testing.assert_allclose(results["loss"], np.mean(per_batch), rtol=1e-4)
     ("docs/patterns/loss-components.md", 1): {"before_glue": LOW_COST, "after": CHECK_LOW_COST},
     ("docs/patterns/per-class-metrics.md", 0): {"before_glue": TEN_CLASSES,
                                                 "fill": {'history.history["val_f1_6"]':
-                                                         'assert len(history.history["val_f1_6"]) == 1'},
+                                                         'assert len(history.history["val_f1_6"]) == 1',
+                                                         '"best.h5"': "best_name"},  # the comment's .keras on Keras 3
                                                 "after": CHECK_PER_CLASS_PRF},
     ("docs/patterns/portable-metric.md", 0): {"before": "Before"},
     ("docs/patterns/portable-metric.md", 1): {"before_glue": TEN_CLASSES + CUSTOM_MSE,
@@ -370,6 +371,7 @@ def source(page, index):
 
 def run(page, index, tmp_path):
     """Run one block with its glue in ``tmp_path`` (files it saves land there)."""
+    from compat_metrics import _capabilities as caps
     from compat_metrics import runtime
     from compat_metrics._backend import impl
     spec = EXAMPLES[(page, index)]
@@ -377,7 +379,7 @@ def run(page, index, tmp_path):
         return _run_pytest(page, index, tmp_path)
     namespace = {"evaluate": _evaluate, "honours_run_tf_function": impl.HONOURS_RUN_TF_FUNCTION or runtime.IS_TF1,
                  "has_train_step": getattr(impl, "HAS_TRAIN_STEP", True) and not runtime.in_graph_mode(),
-                 "saved_name": "model.keras" if runtime.KERAS_FLAVOUR == "keras3" else "model.h5",
+                 "saved_name": "model" + caps.SAVE_SUFFIX, "best_name": "best" + caps.SAVE_SUFFIX,
                  "__name__": "doc_example"}
     cwd = os.getcwd()
     os.chdir(str(tmp_path))
