@@ -55,6 +55,9 @@ Flags (all ``bool`` unless noted):
     KERAS3_LOSS_MEAN_BY_SAMPLES: Keras 3's own ``train_step``/``test_step`` weigh each batch's loss
         by its size in the epoch's ``loss`` (Keras >= 3.2; Keras 3.0-3.1 average the batches, so a
         smaller last batch counts as much as a full one, unlike Keras 2).
+    PER_OUTPUT_LOSS_LOGS: a model with several outputs logs each output's loss as ``<output>_loss``
+        (Keras 2, tf_keras; Keras 3 from its ``CompileLoss.metrics``, not Keras 3.0-3.2, which log
+        only the total ``loss``).
     KERAS3_LAYER_METRICS_IN_MODEL: Keras 3's ``model.metrics`` (logs, epoch resets) lists the
         metrics its sublayers own (``Layer.metrics``, Keras >= 3.3, keras#19522; before, only the model's own).
     STACK: ``"TF 2.3.4 (Keras 2.4.0)"``, for messages.
@@ -71,6 +74,14 @@ _Model = _keras.Model
 _Metric = _keras.metrics.Metric
 
 KERAS3 = KERAS_FLAVOUR == "keras3"
+
+
+def _keras3_compile_utils():
+    """Keras 3's ``compile_utils`` module (what ``compile`` builds the losses and metrics with)."""
+    import importlib
+    return importlib.import_module("keras.src.trainers.compile_utils")
+
+
 GRAPH_MODE = not KERAS3
 HAS_TRAIN_STEP = hasattr(_Model, "train_step")
 HONOURS_RUN_TF_FUNCTION = not KERAS3 and not HAS_TRAIN_STEP
@@ -97,6 +108,7 @@ KERAS3_NEW_REGISTERED_NAMES = KERAS3 and KERAS_VERSION >= Version("3.7")
 KERAS3_ASSIGN_RETURNS_VALUE = KERAS3 and KERAS_VERSION >= Version("3.5")
 KERAS3_VARIABLE_FLOAT = KERAS3 and hasattr(_keras.Variable, "__float__")
 KERAS3_LOSS_MEAN_BY_SAMPLES = KERAS3 and KERAS_VERSION >= Version("3.2")
+PER_OUTPUT_LOSS_LOGS = not KERAS3 or hasattr(_keras3_compile_utils().CompileLoss, "metrics")
 KERAS3_LAYER_METRICS_IN_MODEL = KERAS3 and hasattr(_keras.layers.Layer, "metrics")
 
 STACK = "TF {} ({} {})".format(TF_VERSION, "tf_keras" if KERAS_FLAVOUR == "tf_keras" else "Keras",
@@ -111,7 +123,7 @@ NAMES = (
     "GRADIENT_NORM_DISTRIBUTED", "HAS_LOSS_SCALE_OPTIMIZER", "KERAS3_KEEPS_TRAIN_STEP_LOGS",
     "KERAS3_VARIABLE_AGGREGATION", "KERAS3_COMPUTE_LOSS_TRAINING",
     "KERAS3_NEW_REGISTERED_NAMES", "KERAS3_ASSIGN_RETURNS_VALUE", "KERAS3_VARIABLE_FLOAT",
-    "KERAS3_LOSS_MEAN_BY_SAMPLES", "KERAS3_LAYER_METRICS_IN_MODEL",
+    "KERAS3_LOSS_MEAN_BY_SAMPLES", "KERAS3_LAYER_METRICS_IN_MODEL", "PER_OUTPUT_LOSS_LOGS",
 )
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 import compat_metrics
+from compat_metrics import _capabilities as caps
 
 keras = compat_metrics.keras
 
@@ -294,8 +295,9 @@ def check_metric_layer_over_three_outputs():
     results = evaluate_dict(model, x, ys, batch_size=40)
     preds = model.predict(x, batch_size=40)
     losses = [float(np.mean(np.square(a - b))) for a, b in zip(preds, ys)]
-    for name, expected in zip(model.output_names, losses):
-        np.testing.assert_allclose(results[name + "_loss"], expected, rtol=1e-5, err_msg=name)
+    if caps.PER_OUTPUT_LOSS_LOGS:  # Keras 3.0-3.2 log only the total loss, checked below
+        for name, expected in zip(model.output_names, losses):
+            np.testing.assert_allclose(results[name + "_loss"], expected, rtol=1e-5, err_msg=name)
     np.testing.assert_allclose(results["loss"], sum(losses), rtol=1e-5)
     np.testing.assert_allclose(results["warp_accuracy"], np.mean(_np_warp_accuracy(*preds)), rtol=1e-5, atol=1e-7)
 
