@@ -55,6 +55,8 @@ Flags (all ``bool`` unless noted):
     KERAS3_LOSS_MEAN_BY_SAMPLES: Keras 3's own ``train_step``/``test_step`` weigh each batch's loss
         by its size in the epoch's ``loss`` (Keras >= 3.2; Keras 3.0-3.1 average the batches, so a
         smaller last batch counts as much as a full one, unlike Keras 2).
+    KERAS3_LOADS_SLICED_TENSORS: Keras 3 loads a functional model that slices a tensor (``x[:, :3]``,
+        saved as a list key of ``GetItem``); Keras 3.0-3.1 raise "Unsupported key type for array slice".
     PER_OUTPUT_LOSS_LOGS: a model with several outputs logs each output's loss as ``<output>_loss``
         (Keras 2, tf_keras; Keras 3 from its ``CompileLoss.metrics``, not Keras 3.0-3.2, which log
         only the total ``loss``).
@@ -108,6 +110,7 @@ KERAS3_NEW_REGISTERED_NAMES = KERAS3 and KERAS_VERSION >= Version("3.7")
 KERAS3_ASSIGN_RETURNS_VALUE = KERAS3 and KERAS_VERSION >= Version("3.5")
 KERAS3_VARIABLE_FLOAT = KERAS3 and hasattr(_keras.Variable, "__float__")
 KERAS3_LOSS_MEAN_BY_SAMPLES = KERAS3 and KERAS_VERSION >= Version("3.2")
+KERAS3_LOADS_SLICED_TENSORS = KERAS3 and KERAS_VERSION >= Version("3.2")
 PER_OUTPUT_LOSS_LOGS = not KERAS3 or hasattr(_keras3_compile_utils().CompileLoss, "metrics")
 KERAS3_LAYER_METRICS_IN_MODEL = KERAS3 and hasattr(_keras.layers.Layer, "metrics")
 
@@ -124,6 +127,7 @@ NAMES = (
     "KERAS3_VARIABLE_AGGREGATION", "KERAS3_COMPUTE_LOSS_TRAINING",
     "KERAS3_NEW_REGISTERED_NAMES", "KERAS3_ASSIGN_RETURNS_VALUE", "KERAS3_VARIABLE_FLOAT",
     "KERAS3_LOSS_MEAN_BY_SAMPLES", "KERAS3_LAYER_METRICS_IN_MODEL", "PER_OUTPUT_LOSS_LOGS",
+    "KERAS3_LOADS_SLICED_TENSORS",
 )
 
 

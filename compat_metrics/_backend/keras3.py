@@ -8,6 +8,7 @@ models save as ``.keras`` only; input-dependent losses get their inputs from a
 3.0-3.2 leave it None, and ``tf.cast(x, self.dtype)`` fails).
 """
 
+import contextlib
 import functools
 
 import numpy as np
@@ -145,10 +146,36 @@ def bind_input_loss(model, loss):
 
 def load_model(path, compile_fn, custom_objects=None, compile=True, **kwargs):  # noqa: A002
     """Load a ``.keras`` (or legacy ``.h5``) file; Keras compiles it from its saved config."""
-    if str(path).endswith((".h5", ".hdf5")):
-        with _ReadableH5(path) as readable:
-            return keras.models.load_model(readable, custom_objects=custom_objects, compile=compile, **kwargs)
-    return keras.models.load_model(path, custom_objects=custom_objects, compile=compile, **kwargs)
+    with _slices_load():
+        if str(path).endswith((".h5", ".hdf5")):
+            with _ReadableH5(path) as readable:
+                return keras.models.load_model(readable, custom_objects=custom_objects, compile=compile, **kwargs)
+        return keras.models.load_model(path, custom_objects=custom_objects, compile=compile, **kwargs)
+
+
+@contextlib.contextmanager
+def _slices_load():
+    """Keras 3.0-3.1: while loading, ``GetItem`` takes the list key its saved config holds.
+
+    A functional model that slices a tensor (``inputs[:, :3]``) saves the key
+    as a list; ``GetItem.call`` turns it back into a tuple, but these
+    versions' ``compute_output_spec``, which rebuilding the model calls
+    first, refuses lists. Keras >= 3.2 takes them as tuples, as done here.
+    """
+    if caps.KERAS3_LOADS_SLICED_TENSORS:
+        yield
+        return
+    from keras.src.ops.numpy import GetItem
+    keras_spec = GetItem.__dict__["compute_output_spec"]
+
+    def compute_output_spec(self, x, key):
+        return keras_spec(self, x, tuple(key) if isinstance(key, list) else key)
+
+    GetItem.compute_output_spec = compute_output_spec
+    try:
+        yield
+    finally:
+        GetItem.compute_output_spec = keras_spec
 
 
 def _without_initializer_dtypes(config):
