@@ -57,6 +57,9 @@ Flags (all ``bool`` unless noted):
         smaller last batch counts as much as a full one, unlike Keras 2).
     KERAS3_LOADS_SLICED_TENSORS: Keras 3 loads a functional model that slices a tensor (``x[:, :3]``,
         saved as a list key of ``GetItem``); Keras 3.0-3.1 raise "Unsupported key type for array slice".
+    KERAS3_SCALES_REPLICA_LOSSES: under ``tf.distribute`` Keras 3 divides each replica's loss by the
+        number of replicas before the optimizer sums their gradients (``scale_loss_for_distribution``;
+        not Keras 3.0-3.2, where the summed gradients are that many times the batch's).
     PER_OUTPUT_LOSS_LOGS: a model with several outputs logs each output's loss as ``<output>_loss``
         (Keras 2, tf_keras; Keras 3 from its ``CompileLoss.metrics``, not Keras 3.0-3.2, which log
         only the total ``loss``).
@@ -78,10 +81,10 @@ _Metric = _keras.metrics.Metric
 KERAS3 = KERAS_FLAVOUR == "keras3"
 
 
-def _keras3_compile_utils():
-    """Keras 3's ``compile_utils`` module (what ``compile`` builds the losses and metrics with)."""
+def _keras3_module(name):
+    """A module of Keras 3's implementation (``keras.src...``), to probe."""
     import importlib
-    return importlib.import_module("keras.src.trainers.compile_utils")
+    return importlib.import_module(name)
 
 
 GRAPH_MODE = not KERAS3
@@ -111,7 +114,8 @@ KERAS3_ASSIGN_RETURNS_VALUE = KERAS3 and KERAS_VERSION >= Version("3.5")
 KERAS3_VARIABLE_FLOAT = KERAS3 and hasattr(_keras.Variable, "__float__")
 KERAS3_LOSS_MEAN_BY_SAMPLES = KERAS3 and KERAS_VERSION >= Version("3.2")
 KERAS3_LOADS_SLICED_TENSORS = KERAS3 and KERAS_VERSION >= Version("3.2")
-PER_OUTPUT_LOSS_LOGS = not KERAS3 or hasattr(_keras3_compile_utils().CompileLoss, "metrics")
+KERAS3_SCALES_REPLICA_LOSSES = KERAS3 and hasattr(_keras3_module("keras.src.losses.loss"), "scale_loss_for_distribution")
+PER_OUTPUT_LOSS_LOGS = not KERAS3 or hasattr(_keras3_module("keras.src.trainers.compile_utils").CompileLoss, "metrics")
 KERAS3_LAYER_METRICS_IN_MODEL = KERAS3 and hasattr(_keras.layers.Layer, "metrics")
 
 STACK = "TF {} ({} {})".format(TF_VERSION, "tf_keras" if KERAS_FLAVOUR == "tf_keras" else "Keras",
@@ -127,7 +131,7 @@ NAMES = (
     "KERAS3_VARIABLE_AGGREGATION", "KERAS3_COMPUTE_LOSS_TRAINING",
     "KERAS3_NEW_REGISTERED_NAMES", "KERAS3_ASSIGN_RETURNS_VALUE", "KERAS3_VARIABLE_FLOAT",
     "KERAS3_LOSS_MEAN_BY_SAMPLES", "KERAS3_LAYER_METRICS_IN_MODEL", "PER_OUTPUT_LOSS_LOGS",
-    "KERAS3_LOADS_SLICED_TENSORS",
+    "KERAS3_LOADS_SLICED_TENSORS", "KERAS3_SCALES_REPLICA_LOSSES",
 )
 
 

@@ -242,8 +242,9 @@ def bind_gradient_recorder(model, record):
     Training: ``optimizer.apply_gradients`` (called by Keras 3's
     ``train_step``); ``evaluate``: ``compute_loss`` on a tape in ``test_step``.
     """
-    hook_apply_gradients(model, record, unscale=_unscaled_gradients)
-    hook_test_gradients(model, record)
+    unscaled = not caps.KERAS3_SCALES_REPLICA_LOSSES  # Keras 3.0-3.2: replicas' gradients of whole losses
+    hook_apply_gradients(model, record, unscale=_unscaled_gradients, replica_losses_unscaled=unscaled)
+    hook_test_gradients(model, record, replica_losses_unscaled=unscaled)
 
 
 def _unscaled_gradients(optimizer, grads_and_vars):
