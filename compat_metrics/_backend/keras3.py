@@ -6,6 +6,13 @@ takes ``shape`` first (only keywords are used); there is no graph mode;
 models save as ``.keras`` only; input-dependent losses get their inputs from a
 ``compute_loss`` hook; a metric's ``dtype`` defaults to ``floatx()`` (Keras
 3.0-3.2 leave it None, and ``tf.cast(x, self.dtype)`` fails).
+
+Older Keras 3 releases are brought to what later ones do, each where its
+capability flag says so: metric variables' ``assign*`` return the value and
+``float()`` works on them; ``model.metrics`` lists the layer metrics of
+``add_metric``; Keras's own steps weigh the epoch loss by batch size; a
+model slicing a tensor loads; gradient norms under ``tf.distribute`` are
+the whole batch's.
 """
 
 import contextlib
