@@ -50,6 +50,23 @@ Flags (all ``bool`` unless noted):
         (not Keras 3.0, which also needs an explicit ``dtype``).
     KERAS3_COMPUTE_LOSS_TRAINING: Keras 3's ``compute_loss`` takes ``training=`` (not Keras 3.0).
     KERAS3_NEW_REGISTERED_NAMES: Keras >= 3.7 registered-name format (keras#20806).
+    KERAS3_ASSIGN_RETURNS_VALUE: Keras 3's ``Variable.assign``/``assign_add``/``assign_sub``
+        return the assigned value (Keras >= 3.5, keras#20040; before, None).
+    KERAS3_VARIABLE_FLOAT: ``float()``/``int()`` of a scalar Keras 3 variable work (not Keras 3.0-3.2,
+        where Keras also keeps a ``result()`` that is a variable in the logs, unconverted).
+    KERAS3_LOSS_MEAN_BY_SAMPLES: Keras 3's own ``train_step``/``test_step`` weigh each batch's loss
+        by its size in the epoch's ``loss`` (Keras >= 3.2; Keras 3.0-3.1 average the batches, so a
+        smaller last batch counts as much as a full one, unlike Keras 2).
+    KERAS3_LOADS_SLICED_TENSORS: Keras 3 loads a functional model that slices a tensor (``x[:, :3]``,
+        saved as a list key of ``GetItem``); Keras 3.0-3.1 raise "Unsupported key type for array slice".
+    KERAS3_SCALES_REPLICA_LOSSES: under ``tf.distribute`` Keras 3 divides each replica's loss by the
+        number of replicas before the optimizer sums their gradients (``scale_loss_for_distribution``;
+        not Keras 3.0-3.2, where the summed gradients are that many times the batch's).
+    PER_OUTPUT_LOSS_LOGS: a model with several outputs logs each output's loss as ``<output>_loss``
+        (Keras 2, tf_keras; Keras 3 from its ``CompileLoss.metrics``, not Keras 3.0-3.2, which log
+        only the total ``loss``).
+    KERAS3_LAYER_METRICS_IN_MODEL: Keras 3's ``model.metrics`` (logs, epoch resets) lists the
+        metrics its sublayers own (``Layer.metrics``, Keras >= 3.3, keras#19522; before, only the model's own).
     STACK: ``"TF 2.3.4 (Keras 2.4.0)"``, for messages.
     RELEASE: ``(major, minor)`` of TensorFlow, for tables and messages only.
 """
@@ -64,6 +81,14 @@ _Model = _keras.Model
 _Metric = _keras.metrics.Metric
 
 KERAS3 = KERAS_FLAVOUR == "keras3"
+
+
+def _keras3_module(name):
+    """A module of Keras 3's implementation (``keras.src...``), to probe."""
+    import importlib
+    return importlib.import_module(name)
+
+
 GRAPH_MODE = not KERAS3
 HAS_TRAIN_STEP = hasattr(_Model, "train_step")
 HONOURS_RUN_TF_FUNCTION = not KERAS3 and not HAS_TRAIN_STEP
@@ -88,6 +113,13 @@ KERAS3_VARIABLE_AGGREGATION = KERAS3 and "aggregation" in inspect.signature(_Met
 KERAS3_COMPUTE_LOSS_TRAINING = KERAS3 and (hasattr(_Model, "_compute_loss")
                                            or "training" in inspect.signature(_Model.compute_loss).parameters)
 KERAS3_NEW_REGISTERED_NAMES = KERAS3 and KERAS_VERSION >= Version("3.7")
+KERAS3_ASSIGN_RETURNS_VALUE = KERAS3 and KERAS_VERSION >= Version("3.5")
+KERAS3_VARIABLE_FLOAT = KERAS3 and hasattr(_keras.Variable, "__float__")
+KERAS3_LOSS_MEAN_BY_SAMPLES = KERAS3 and KERAS_VERSION >= Version("3.2")
+KERAS3_LOADS_SLICED_TENSORS = KERAS3 and KERAS_VERSION >= Version("3.2")
+KERAS3_SCALES_REPLICA_LOSSES = KERAS3 and hasattr(_keras3_module("keras.src.losses.loss"), "scale_loss_for_distribution")
+PER_OUTPUT_LOSS_LOGS = not KERAS3 or hasattr(_keras3_module("keras.src.trainers.compile_utils").CompileLoss, "metrics")
+KERAS3_LAYER_METRICS_IN_MODEL = KERAS3 and hasattr(_keras.layers.Layer, "metrics")
 
 STACK = "TF {} ({} {})".format(TF_VERSION, "tf_keras" if KERAS_FLAVOUR == "tf_keras" else "Keras",
                                KERAS_VERSION)
@@ -100,7 +132,9 @@ NAMES = (
     "ADD_WEIGHT_NAME_FIRST", "REGISTERED_NAMES", "SAVED_MODEL_FORMAT",
     "GRADIENT_NORM_DISTRIBUTED", "WEIGHTED_METRICS_DISTRIBUTED", "HAS_LOSS_SCALE_OPTIMIZER", "KERAS3_KEEPS_TRAIN_STEP_LOGS",
     "KERAS3_VARIABLE_AGGREGATION", "KERAS3_COMPUTE_LOSS_TRAINING",
-    "KERAS3_NEW_REGISTERED_NAMES",
+    "KERAS3_NEW_REGISTERED_NAMES", "KERAS3_ASSIGN_RETURNS_VALUE", "KERAS3_VARIABLE_FLOAT",
+    "KERAS3_LOSS_MEAN_BY_SAMPLES", "KERAS3_LAYER_METRICS_IN_MODEL", "PER_OUTPUT_LOSS_LOGS",
+    "KERAS3_LOADS_SLICED_TENSORS", "KERAS3_SCALES_REPLICA_LOSSES",
 )
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 import compat_metrics
+from compat_metrics import _capabilities as caps
 
 keras = compat_metrics.keras
 
@@ -294,8 +295,9 @@ def check_metric_layer_over_three_outputs():
     results = evaluate_dict(model, x, ys, batch_size=40)
     preds = model.predict(x, batch_size=40)
     losses = [float(np.mean(np.square(a - b))) for a, b in zip(preds, ys)]
-    for name, expected in zip(model.output_names, losses):
-        np.testing.assert_allclose(results[name + "_loss"], expected, rtol=1e-5, err_msg=name)
+    if caps.PER_OUTPUT_LOSS_LOGS:  # Keras 3.0-3.2 log only the total loss, checked below
+        for name, expected in zip(model.output_names, losses):
+            np.testing.assert_allclose(results[name + "_loss"], expected, rtol=1e-5, err_msg=name)
     np.testing.assert_allclose(results["loss"], sum(losses), rtol=1e-5)
     np.testing.assert_allclose(results["warp_accuracy"], np.mean(_np_warp_accuracy(*preds)), rtol=1e-5, atol=1e-7)
 
@@ -346,17 +348,17 @@ def check_same_named_keras_and_library_metrics_load_as_themselves(tmp_path):
     ours = [compat_metrics.Precision(N_CLASSES, average="macro", name="our_precision"),
             compat_metrics.F1Score(N_CLASSES, average="macro", name="our_f1")]
     inputs = keras.Input((N_FEATURES,))
-    model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(inputs))
     theirs = [keras.metrics.Precision(thresholds=0.3, name="keras_precision")]
     if hasattr(keras.metrics, "F1Score"):
         theirs.append(keras.metrics.F1Score(average="micro", threshold=0.5, name="keras_f1"))
+    # Two heads of one model: Keras 3.0-3.2 cannot load a functional model holding another one (IndexError).
     two_outputs = keras.Model(inputs, [keras.layers.Dense(N_CLASSES, activation="softmax", name="cls")(inputs),
-                                       model(inputs)])
+                                       keras.layers.Dense(1, activation="sigmoid", name="binary")(inputs)])
     compat_metrics.compile(two_outputs, optimizer="sgd", loss=["sparse_categorical_crossentropy", "binary_crossentropy"],
                            metrics=[ours, theirs])
     binary = (y > 1).astype("float32")
     two_outputs.fit(x, [y, binary], epochs=1, verbose=0)
-    path = str(tmp_path / "same_names.h5")
+    path = str(tmp_path / ("same_names" + caps.SAVE_SUFFIX))
     two_outputs.save(path)
     loaded = compat_metrics.load_model(path)
     results = evaluate_dict(loaded, x, [y, binary], batch_size=len(x))

@@ -35,14 +35,14 @@ def _run(holder, grads_and_vars):
         record(grads_and_vars)
 
 
-def hook_apply_gradients(model, record, unscale=None):
+def hook_apply_gradients(model, record, unscale=None, replica_losses_unscaled=False):
     """Call ``record(grads_and_vars)`` whenever ``model.optimizer`` applies gradients.
 
     The hook is an attribute of the optimizer instance: it is not saved with
     the model and affects no other optimizer. ``unscale(optimizer,
     grads_and_vars)``, if given, returns the gradients of the unscaled loss
     (for a Keras whose ``train_step`` hands the optimizer gradients of a
-    loss-scaled loss).
+    loss-scaled loss). ``replica_losses_unscaled``: see :func:`_all_reduced`.
     """
     optimizer = model.optimizer
     if optimizer is None:
@@ -54,18 +54,20 @@ def hook_apply_gradients(model, record, unscale=None):
         recorded = grads_and_vars if unscale is None else unscale(optimizer, grads_and_vars)
         # Keras 2 in TF 2.2/2.3 all-reduces the replicas' gradients itself and says so.
         aggregated = kwargs.get("experimental_aggregate_gradients", args[1] if len(args) > 1 else True)
-        _run(optimizer, _all_reduced(recorded) if aggregated else recorded)
+        _run(optimizer, _all_reduced(recorded, replica_losses_unscaled) if aggregated else recorded)
         return call(grads_and_vars, *args, **kwargs)
 
     wrap(optimizer, "apply_gradients", "gradient_norm", apply_gradients, "gradients")
 
 
-def _all_reduced(grads_and_vars):
+def _all_reduced(grads_and_vars, replica_losses_unscaled=False):
     """The gradients of the whole batch under ``tf.distribute``; unchanged otherwise.
 
     Keras runs ``train_step`` per replica with the loss divided by the number
     of replicas and lets the optimizer sum the replicas' gradients; the norm
     is that of the sum (one extra all-reduce per step while a metric records).
+    ``replica_losses_unscaled``: this Keras does not divide the replicas'
+    losses (Keras 3.0-3.2), so the sum is divided here, as later Keras does.
     """
     if not tf.distribute.has_strategy() or tf.distribute.in_cross_replica_context():
         return grads_and_vars
@@ -74,10 +76,12 @@ def _all_reduced(grads_and_vars):
         return grads_and_vars
     present = [(g, v) for g, v in grads_and_vars if g is not None]
     summed = context.all_reduce(tf.distribute.ReduceOp.SUM, [tf.convert_to_tensor(g) for g, _ in present])
+    if replica_losses_unscaled:
+        summed = [g / tf.cast(context.num_replicas_in_sync, g.dtype) for g in summed]
     return list(zip(summed, [v for _, v in present]))
 
 
-def hook_test_gradients(model, record, loss_method="compute_loss"):
+def hook_test_gradients(model, record, loss_method="compute_loss", replica_losses_unscaled=False):
     """Call ``record`` with the gradients of the loss in each ``test_step``.
 
     ``test_step`` runs under a ``GradientTape``; when it computes the loss
@@ -103,7 +107,7 @@ def hook_test_gradients(model, record, loss_method="compute_loss"):
             tape = tapes.pop()
             variables = list(model.trainable_weights)
             gradients = tape.gradient(loss, variables)
-            _run(model, _all_reduced(list(zip(gradients, variables))))
+            _run(model, _all_reduced(list(zip(gradients, variables)), replica_losses_unscaled))
         return loss
 
     wrap(model, "test_step", "gradient_norm", test_step, "gradients")

@@ -6,8 +6,19 @@ takes ``shape`` first (only keywords are used); there is no graph mode;
 models save as ``.keras`` only; input-dependent losses get their inputs from a
 ``compute_loss`` hook; a metric's ``dtype`` defaults to ``floatx()`` (Keras
 3.0-3.2 leave it None, and ``tf.cast(x, self.dtype)`` fails).
+
+Older Keras 3 releases are brought to what later ones do, each where its
+capability flag says so: metric variables' ``assign*`` return the value and
+``float()`` works on them; ``model.metrics`` lists the layer metrics of
+``add_metric``; Keras's own steps weigh the epoch loss by batch size; a
+model slicing a tensor loads; gradient norms under ``tf.distribute`` are
+the whole batch's.
 """
 
+import contextlib
+import functools
+
+import numpy as np
 import tensorflow as tf
 
 from .. import _capabilities as caps
@@ -44,12 +55,78 @@ MECHANISMS = {
 
 
 def add_weight(layer, name, shape=(), initializer="zeros", dtype=None, aggregation="sum"):
-    """``Metric.add_variable`` with keywords only (Keras 3 takes ``shape`` first)."""
+    """``Metric.add_variable`` with keywords only (Keras 3 takes ``shape`` first).
+
+    The variable behaves as a later Keras 3's does (:func:`_as_later_keras`).
+    """
     if caps.KERAS3_VARIABLE_AGGREGATION:
-        return layer.add_variable(shape=shape, initializer=initializer, dtype=dtype,
-                                  aggregation=aggregation, name=name)
-    # Keras 3.0: no aggregation argument, and no default dtype
-    return layer.add_variable(shape=shape, initializer=initializer, dtype=dtype or layer.dtype, name=name)
+        variable = layer.add_variable(shape=shape, initializer=initializer, dtype=dtype,
+                                      aggregation=aggregation, name=name)
+    else:  # Keras 3.0: no aggregation argument, and no default dtype
+        variable = layer.add_variable(shape=shape, initializer=initializer, dtype=dtype or layer.dtype, name=name)
+    return _as_later_keras(variable)
+
+
+class _AssignReturnsValue:
+    """``assign``, ``assign_add`` and ``assign_sub`` return the assigned value, as from Keras 3.5 on.
+
+    Keras 3.0-3.4 return None, so the common ``with tf.control_dependencies([v.assign_add(x)])``
+    and ``return v.assign_add(x)`` of metric code fail ("Can not convert a NoneType").
+    """
+
+    def assign(self, value):
+        value = self._convert_to_tensor(value, dtype=self.dtype)
+        super().assign(value)
+        return value
+
+    def assign_add(self, value):
+        return self.assign(self + value)
+
+    def assign_sub(self, value):
+        return self.assign(self - value)
+
+
+class _ConvertsToPython:
+    """``float()`` and ``int()`` of a scalar variable, as later Keras 3 (not 3.0-3.2) allow.
+
+    Keras 3.0-3.2 also keep a ``result()`` that returns a variable in the logs
+    as the variable itself (their ``float(value)`` fails), so every epoch of
+    ``History`` would show the last value.
+    """
+
+    def __float__(self):
+        return float(self._scalar())
+
+    def __int__(self):
+        return int(self._scalar())
+
+    def _scalar(self):
+        if self.ndim > 0:
+            raise TypeError(f"Only scalar arrays can be converted to Python scalars. Got: shape={self.shape}")
+        return np.asarray(self)
+
+
+_LATER_KERAS_BASES = tuple(
+    mixin for mixin, needed in ((_AssignReturnsValue, not caps.KERAS3_ASSIGN_RETURNS_VALUE),
+                                (_ConvertsToPython, not caps.KERAS3_VARIABLE_FLOAT))
+    if needed)
+_later_keras_classes = {}
+
+
+def _as_later_keras(variable):
+    """``variable``, with what later Keras 3 variables do and the installed one does not (its class
+    becomes a subclass adding only that); unchanged where nothing is missing."""
+    if not _LATER_KERAS_BASES:
+        return variable
+    cls = type(variable)
+    if issubclass(cls, _LATER_KERAS_BASES):
+        return variable
+    later = _later_keras_classes.get(cls)
+    if later is None:
+        later = _later_keras_classes[cls] = type(cls.__name__, _LATER_KERAS_BASES + (cls,),
+                                                 {"__module__": cls.__module__})
+    variable.__class__ = later
+    return variable
 
 
 def new_state_variable(name, dtype):
@@ -76,10 +153,36 @@ def bind_input_loss(model, loss):
 
 def load_model(path, compile_fn, custom_objects=None, compile=True, **kwargs):  # noqa: A002
     """Load a ``.keras`` (or legacy ``.h5``) file; Keras compiles it from its saved config."""
-    if str(path).endswith((".h5", ".hdf5")):
-        with _ReadableH5(path) as readable:
-            return keras.models.load_model(readable, custom_objects=custom_objects, compile=compile, **kwargs)
-    return keras.models.load_model(path, custom_objects=custom_objects, compile=compile, **kwargs)
+    with _slices_load():
+        if str(path).endswith((".h5", ".hdf5")):
+            with _ReadableH5(path) as readable:
+                return keras.models.load_model(readable, custom_objects=custom_objects, compile=compile, **kwargs)
+        return keras.models.load_model(path, custom_objects=custom_objects, compile=compile, **kwargs)
+
+
+@contextlib.contextmanager
+def _slices_load():
+    """Keras 3.0-3.1: while loading, ``GetItem`` takes the list key its saved config holds.
+
+    A functional model that slices a tensor (``inputs[:, :3]``) saves the key
+    as a list; ``GetItem.call`` turns it back into a tuple, but these
+    versions' ``compute_output_spec``, which rebuilding the model calls
+    first, refuses lists. Keras >= 3.2 takes them as tuples, as done here.
+    """
+    if caps.KERAS3_LOADS_SLICED_TENSORS:
+        yield
+        return
+    from keras.src.ops.numpy import GetItem
+    keras_spec = GetItem.__dict__["compute_output_spec"]
+
+    def compute_output_spec(self, x, key):
+        return keras_spec(self, x, tuple(key) if isinstance(key, list) else key)
+
+    GetItem.compute_output_spec = compute_output_spec
+    try:
+        yield
+    finally:
+        GetItem.compute_output_spec = keras_spec
 
 
 def _without_initializer_dtypes(config):
@@ -146,8 +249,9 @@ def bind_gradient_recorder(model, record):
     Training: ``optimizer.apply_gradients`` (called by Keras 3's
     ``train_step``); ``evaluate``: ``compute_loss`` on a tape in ``test_step``.
     """
-    hook_apply_gradients(model, record, unscale=_unscaled_gradients)
-    hook_test_gradients(model, record)
+    unscaled = not caps.KERAS3_SCALES_REPLICA_LOSSES  # Keras 3.0-3.2: replicas' gradients of whole losses
+    hook_apply_gradients(model, record, unscale=_unscaled_gradients, replica_losses_unscaled=unscaled)
+    hook_test_gradients(model, record, replica_losses_unscaled=unscaled)
 
 
 def _unscaled_gradients(optimizer, grads_and_vars):
@@ -192,6 +296,82 @@ def layer_add_metric(layer, value, name):
         own[name] = metric
         layer._metrics.append(metric)
     metric.update_state(value)
+
+
+def _list_layer_metrics_in_models():
+    """Keras 3.0-3.2: ``model.metrics`` also lists the metrics :func:`layer_add_metric` gave its sublayers.
+
+    From Keras 3.3 (keras#19522) ``model.metrics`` lists every metric its
+    sublayers own; before, only the model's own, so a layer's metric would
+    be neither reported in the logs nor reset each epoch. Only the metrics
+    the library made are added: other models' metrics stay as Keras lists them.
+    """
+    owner = next(klass for klass in keras.Model.__mro__ if isinstance(klass.__dict__.get("metrics"), property))
+    keras_metrics = owner.__dict__["metrics"]
+    if getattr(keras_metrics.fget, "_compat_metrics_layer_metrics", False):
+        return
+
+    def metrics(self):
+        found = list(keras_metrics.fget(self))
+        listed = {id(metric) for metric in found}
+        for layer in self._flatten_layers(include_self=False):
+            for metric in (state(layer, _LAYER_METRICS) or {}).values():
+                if id(metric) not in listed:
+                    listed.add(id(metric))
+                    found.append(metric)
+        return found
+
+    metrics._compat_metrics_layer_metrics = True
+    owner.metrics = property(metrics, keras_metrics.fset, keras_metrics.fdel, keras_metrics.__doc__)
+
+
+if not caps.KERAS3_LAYER_METRICS_IN_MODEL:
+    _list_layer_metrics_in_models()
+
+
+def _weigh_loss_by_batch_size():
+    """Keras 3.0-3.1: the ``loss`` of Keras's own ``train_step``/``test_step`` is weighted by batch size.
+
+    Their loss tracker averages the batches' losses, so a smaller last batch
+    counts as much as a full one; Keras 2 and Keras >= 3.2 weigh each batch
+    by its number of samples (the per-sample mean over the epoch). While
+    Keras's step runs, the tracker's ``update_state(loss)`` gets the batch
+    size as its ``sample_weight``, as Keras 3.2 passes it.
+    """
+    owner = next(klass for klass in keras.Model.__mro__ if "train_step" in klass.__dict__)
+    from keras.src.trainers.data_adapters.data_adapter_utils import unpack_x_y_sample_weight
+
+    def weighted(keras_step):
+        if getattr(keras_step, "_compat_metrics_weighted", False):
+            return keras_step
+
+        def step(self, data):
+            tracker = getattr(self, "_loss_tracker", None)
+            present = [item for item in tf.nest.flatten(unpack_x_y_sample_weight(data)[0]) if item is not None]
+            if tracker is None or not present or "update_state" in tracker.__dict__:
+                return keras_step(self, data)
+            batch = tf.shape(present[0])[0]
+            update_state = tracker.update_state
+
+            def update_by_samples(values, sample_weight=None):
+                return update_state(values, sample_weight=batch if sample_weight is None else sample_weight)
+
+            object.__setattr__(tracker, "update_state", update_by_samples)
+            try:
+                return keras_step(self, data)
+            finally:
+                object.__delattr__(tracker, "update_state")
+
+        functools.update_wrapper(step, keras_step)
+        step._compat_metrics_weighted = True
+        return step
+
+    for name in ("train_step", "test_step"):
+        setattr(owner, name, weighted(owner.__dict__[name]))
+
+
+if not caps.KERAS3_LOSS_MEAN_BY_SAMPLES:
+    _weigh_loss_by_batch_size()
 
 
 _OUTPUT_LAYERS = "output_layers"
