@@ -59,6 +59,9 @@ Flags (all ``bool`` unless noted):
         smaller last batch counts as much as a full one, unlike Keras 2).
     KERAS3_LOADS_SLICED_TENSORS: Keras 3 loads a functional model that slices a tensor (``x[:, :3]``,
         saved as a list key of ``GetItem``); Keras 3.0-3.1 raise "Unsupported key type for array slice".
+    DISTRIBUTED_METRICS: under ``tf.distribute`` with several replicas Keras's
+        metrics (its own and the library's) count whole batches; Keras 3 before
+        3.10 count part of each (measured: 3.0, 3.2, 3.5, 3.7, 3.9 wrong; 3.10 right).
     KERAS3_SCALES_REPLICA_LOSSES: under ``tf.distribute`` Keras 3 divides each replica's loss by the
         number of replicas before the optimizer sums their gradients (``scale_loss_for_distribution``;
         not Keras 3.0-3.2, where the summed gradients are that many times the batch's).
@@ -113,6 +116,7 @@ KERAS3_VARIABLE_AGGREGATION = KERAS3 and "aggregation" in inspect.signature(_Met
 KERAS3_COMPUTE_LOSS_TRAINING = KERAS3 and (hasattr(_Model, "_compute_loss")
                                            or "training" in inspect.signature(_Model.compute_loss).parameters)
 KERAS3_NEW_REGISTERED_NAMES = KERAS3 and KERAS_VERSION >= Version("3.7")
+DISTRIBUTED_METRICS = not KERAS3 or KERAS_VERSION >= Version("3.10")
 KERAS3_ASSIGN_RETURNS_VALUE = KERAS3 and KERAS_VERSION >= Version("3.5")
 KERAS3_VARIABLE_FLOAT = KERAS3 and hasattr(_keras.Variable, "__float__")
 KERAS3_LOSS_MEAN_BY_SAMPLES = KERAS3 and KERAS_VERSION >= Version("3.2")
@@ -134,7 +138,7 @@ NAMES = (
     "KERAS3_VARIABLE_AGGREGATION", "KERAS3_COMPUTE_LOSS_TRAINING",
     "KERAS3_NEW_REGISTERED_NAMES", "KERAS3_ASSIGN_RETURNS_VALUE", "KERAS3_VARIABLE_FLOAT",
     "KERAS3_LOSS_MEAN_BY_SAMPLES", "KERAS3_LAYER_METRICS_IN_MODEL", "PER_OUTPUT_LOSS_LOGS",
-    "KERAS3_LOADS_SLICED_TENSORS", "KERAS3_SCALES_REPLICA_LOSSES",
+    "KERAS3_LOADS_SLICED_TENSORS", "KERAS3_SCALES_REPLICA_LOSSES", "DISTRIBUTED_METRICS",
 )
 
 

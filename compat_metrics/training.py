@@ -138,12 +138,16 @@ def compile(model, **kwargs):  # noqa: A001 - mirrors Model.compile
         GraphModeNotSupportedError: eager execution is disabled on Keras 3.
         RuntimeError: ``model`` overrides ``train_step``/``test_step`` where
             Keras never calls them (TF 1.15-2.1, graph mode).
+        NotImplementedError: ``model`` is compiled under ``tf.distribute``
+            with several replicas on Keras 3 before 3.10, whose metrics
+            would count part of each batch.
         ValueError: metrics sharing a ``ConfusionMatrix`` are listed where
             Keras feeds them different inputs (``metrics`` and
             ``weighted_metrics``, or different outputs).
     """
     runtime.check_graph_mode_supported("compat_metrics.compile")
     impl.check_step_overrides(model)
+    impl.check_distributed_metrics(model)
     _check_shared_confusion_matrices(kwargs)
     strategy = getattr(model, "distribute_strategy", None)
     with strategy.scope() if strategy is not None else contextlib.nullcontext():  # views' variables beside the model's

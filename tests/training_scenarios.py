@@ -14,6 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 import compat_metrics
+from compat_metrics import _capabilities as caps
 
 keras = compat_metrics.keras
 
@@ -527,9 +528,13 @@ def _mirrored_train_step_in_fresh_process():
     tf.config.experimental.set_virtual_device_configuration(
         cpus[0], [tf.config.experimental.VirtualDeviceConfiguration()] * 2)
     x, y = data()
-    with tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]).scope():
-        m = model(model_class=HelperModel)
-        compat_metrics.compile(m, optimizer=zero_lr_sgd(), loss="mse")
+    try:
+        with tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]).scope():
+            m = model(model_class=HelperModel)
+            compat_metrics.compile(m, optimizer=zero_lr_sgd(), loss="mse")
+    except NotImplementedError as error:
+        print(json.dumps({"not_implemented": str(error)}))
+        return
     history = m.fit(x, y, batch_size=BATCH, epochs=1, verbose=0, shuffle=False).history
     pred = np_predict(m, x)  # Keras 3.0's predict fails under MirroredStrategy for uneven replica batches
     losses = [float(np.mean(np.square(y[s:s + BATCH] - pred[s:s + BATCH]))) for s in range(0, len(x), BATCH)]
@@ -552,6 +557,9 @@ def check_gradient_norm_under_mirrored_strategy():
 def check_train_step_helper_under_mirrored_strategy():
     """The helper reports the loss of the whole batch, not of one replica's share."""
     result = _run_fresh("mirrored_train_step")
+    if not caps.DISTRIBUTED_METRICS:  # Keras 3 < 3.10 would count part of each batch: a clear error instead
+        assert "pip install 'keras>=3.10'" in result["not_implemented"], result
+        return
     np.testing.assert_allclose(result["fit"], result["reference"], rtol=1e-4)
 
 

@@ -192,6 +192,10 @@ def distinct_output_names(layer, outputs):
     return outputs
 
 
+def check_distributed_metrics(model):
+    """Keras 2 metrics count whole batches under ``tf.distribute``: nothing to check."""
+
+
 def check_step_overrides(model):
     """Raise ``RuntimeError`` for a ``train_step``/``test_step`` override that this Keras never calls.
 

@@ -403,6 +403,24 @@ def check_step_overrides(model):
     """Keras 3 calls ``train_step``/``test_step`` overrides: nothing to check."""
 
 
+def check_distributed_metrics(model):
+    """Raise ``NotImplementedError`` where this Keras 3 would report metrics of part of each batch.
+
+    Under ``tf.distribute`` with several replicas, Keras 3 before 3.10 report
+    metric values (Keras's own and the library's) that differ from the same
+    model's on one device (:data:`~compat_metrics._capabilities.DISTRIBUTED_METRICS`).
+    """
+    if caps.DISTRIBUTED_METRICS:
+        return
+    strategy = getattr(model, "distribute_strategy", None) or tf.distribute.get_strategy()
+    if strategy.num_replicas_in_sync > 1:
+        raise NotImplementedError(
+            f"Invalid use of tf.distribute with Keras {runtime.KERAS_VERSION}: with "
+            f"{strategy.num_replicas_in_sync} replicas, Keras before 3.10 reports metric values (its own "
+            "and compat_metrics') from part of each batch, so they would differ from one device's. "
+            "Upgrade Keras (pip install 'keras>=3.10'), or compile and train without the strategy.")
+
+
 def check_train_step():
     """Keras 3 always has ``Model.train_step``: nothing to check."""
 

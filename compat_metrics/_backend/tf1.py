@@ -14,6 +14,7 @@ from .keras2 import (  # noqa: F401
     Metric,
     add_weight,
     bind_input_loss,
+    check_distributed_metrics,
     check_step_overrides,
     check_train_step,
     compiled_loss_objects,
