@@ -51,6 +51,7 @@ MECHANISMS = {
     "layer_add_metric": "Layer.add_metric (Keras's own)",
     "train_step_helper": ("not available (no Model.train_step): clear error" if HONOURS_RUN_TF_FUNCTION
                           else "compute_loss/compute_metrics (compiled_loss/compiled_metrics before TF 2.8)"),
+    "distributed_metrics": "Keras's own",
 }
 
 

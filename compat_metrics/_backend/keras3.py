@@ -51,6 +51,10 @@ MECHANISMS = {
     "gradient_norm": "optimizer.apply_gradients hook; compute_loss on a tape in test_step",
     "layer_add_metric": "a Mean owned by the layer (Keras 3 removed Layer.add_metric)",
     "train_step_helper": "compute_loss, loss tracker, scale_loss, compute_metrics",
+    "distributed_metrics": "Keras's own from Keras 3.10; before, NotImplementedError at compile "
+                           "(those releases count part of each batch)",
+    "older_keras3": "Keras 3.0-3.4 brought to later releases: assign returns the value, float() of a "
+                    "variable, layer metrics in model.metrics, loss weighted by batch size, sliced inputs load",
 }
 
 

@@ -39,6 +39,7 @@ MECHANISMS = {
     "gradient_norm": "gradients of total_loss built at compile time, shared with the optimizer",
     "layer_add_metric": "Layer.add_metric (Keras's own)",
     "train_step_helper": "not available (no Model.train_step): clear error",
+    "distributed_metrics": "Keras's own",
 }
 
 
