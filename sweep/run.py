@@ -8,7 +8,9 @@ entry: the TF, Keras and Python versions actually installed, the capability
 flags, passed/failed/skipped per test file, the failures, the date and the
 commit. Results are merged into ``sweep/results.json`` (an entry that did not
 run keeps its last result, with its own date and commit), and the measured
-table in ``docs/compatibility.md`` is regenerated from that file.
+table in ``docs/compatibility.md`` is regenerated from that file, when the run
+ends (the suite's own tests read both; during the run, results so far are in
+``<venv-root>/results.partial.json``).
 
 Examples::
 
@@ -281,17 +283,19 @@ def main(argv=None):
                 print(f"{key}: could not install (see {log_path})", flush=True)
                 return 1
             record = run_entry(combo, venv, log, args.timeout)
-        with lock:
+        with lock:  # the checkout's files change only at the end: its own tests read them
             results["entries"][key] = record
-            save_results(results)
-            write_page(results)
+            partial.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
         print("{}: {} (TF {}, Keras {}, Python {}): {} passed, {} failed, {} skipped, {} s".format(
             key, record.get("status"), record.get("tensorflow"), record.get("keras"), record.get("python"),
             record.get("passed"), record.get("failed"), record.get("skipped"), record.get("seconds")), flush=True)
         return int(record.get("status") != "passed")
 
+    partial = pathlib.Path(args.venv_root) / "results.partial.json"
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
         statuses = list(pool.map(one, _selected(args.only)))
+    save_results(results)
+    write_page(results)
     return int(any(statuses))
 
 

@@ -419,7 +419,7 @@ def check_distributed_metrics(model):
     strategy = getattr(model, "distribute_strategy", None) or tf.distribute.get_strategy()
     if strategy.num_replicas_in_sync > 1:
         raise NotImplementedError(
-            f"Invalid use of tf.distribute with Keras {runtime.KERAS_VERSION}: with "
+            f"Invalid use of tf.distribute with {caps.STACK}: with "
             f"{strategy.num_replicas_in_sync} replicas, Keras before 3.10 reports metric values (its own "
             "and compat_metrics') from part of each batch, so they would differ from one device's. "
             "Upgrade Keras (pip install 'keras>=3.10'), or compile and train without the strategy.")
