@@ -163,7 +163,8 @@ def test_worker_failing_mid_epoch_fails_the_other_with_a_clear_error(tmp_path, f
     # A dead peer resets the connection; a silent one is reported by the coordination service's
     # heartbeat check ("tasks are unhealthy") or by the collective timeout, whichever comes first.
     if failure == "exit":
-        assert "UnavailableError" in log and "Connection reset" in log, log[-3000:]
+        # gRPC words the dead peer either way, depending on which side notices first
+        assert "UnavailableError" in log and ("Connection reset" in log or "Socket closed" in log), log[-3000:]
     else:
         assert "DeadlineExceededError" in log or ("UnavailableError" in log and "unhealthy" in log), log[-3000:]
     assert "task:1" in log or "task 1" in log, log[-3000:]
