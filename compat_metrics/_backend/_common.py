@@ -118,7 +118,6 @@ def bare_name_object(cls, other=None):
     return type(cls.__name__, (object,), {
         "__doc__": f"Loads {cls.__module__}.{cls.__name__} or {theirs.__module__}.{cls.__name__} from a saved config.",
         "from_config": classmethod(from_config), "library_class": cls, "keras_class": theirs,
-        "other_class": theirs,
     })
 
 
