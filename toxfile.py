@@ -39,3 +39,25 @@ def _add_pyenv_pythons_to_path():
 
 
 _add_pyenv_pythons_to_path()
+
+
+# COMPAT_METRICS_TOX_PRUNE=1 (set by .ci/run): delete each run env's folder once its
+# commands have run, so a run of the whole envlist needs the disk of one TF install at
+# a time, not of all of them (about 16 GB).
+PRUNE_VARIABLE = "COMPAT_METRICS_TOX_PRUNE"
+
+try:
+    from tox.plugin import impl
+except ImportError:  # imported outside tox (tests read this file)
+    impl = None
+
+if impl is not None:
+
+    @impl
+    def tox_after_run_commands(tox_env, exit_code, outcomes):  # noqa: ARG001 (tox's hook signature)
+        if os.environ.get(PRUNE_VARIABLE, "") not in ("1", "true", "yes"):
+            return
+        env_dir = str(tox_env.env_dir)
+        work_dir = str(tox_env.core["work_dir"])
+        if os.path.dirname(os.path.abspath(env_dir)) == os.path.abspath(work_dir):
+            shutil.rmtree(env_dir, ignore_errors=True)
