@@ -65,6 +65,11 @@ Flags (all ``bool`` unless noted):
     KERAS3_SCALES_REPLICA_LOSSES: under ``tf.distribute`` Keras 3 divides each replica's loss by the
         number of replicas before the optimizer sums their gradients (``scale_loss_for_distribution``;
         not Keras 3.0-3.2, where the summed gradients are that many times the batch's).
+    LOAD_ALLOWS_PARTIAL_CHECKPOINT: ``tf.saved_model.LoadOptions(allow_partial_checkpoint=True)``
+        exists (TF >= 2.6), letting Keras 2 load a SavedModel whose metrics share a ``ConfusionMatrix``.
+    METRICS_LIST_PER_OUTPUT: a ``metrics`` list with one entry per output of a multi-output model
+        gives entry i to output i (Keras 3's ``CompileMetrics``; measured 3.0, 3.5, 3.15); Keras 2 and
+        tf_keras give every entry to every output.
     PER_OUTPUT_LOSS_LOGS: a model with several outputs logs each output's loss as ``<output>_loss``
         (Keras 2, tf_keras; Keras 3 from its ``CompileLoss.metrics``, not Keras 3.0-3.2, which log
         only the total ``loss``).
@@ -75,6 +80,8 @@ Flags (all ``bool`` unless noted):
 """
 
 import inspect
+
+import tensorflow as tf
 
 # Imported by name: ``from . import runtime`` would load the whole package (its lazy ``__getattr__``).
 from .runtime import KERAS_FLAVOUR, KERAS_VERSION, TF_VERSION, Version
@@ -124,6 +131,9 @@ KERAS3_LOADS_SLICED_TENSORS = KERAS3 and KERAS_VERSION >= Version("3.2")
 KERAS3_SCALES_REPLICA_LOSSES = KERAS3 and hasattr(_keras3_module("keras.src.losses.loss"), "scale_loss_for_distribution")
 PER_OUTPUT_LOSS_LOGS = not KERAS3 or hasattr(_keras3_module("keras.src.trainers.compile_utils").CompileLoss, "metrics")
 KERAS3_LAYER_METRICS_IN_MODEL = KERAS3 and hasattr(_keras.layers.Layer, "metrics")
+LOAD_ALLOWS_PARTIAL_CHECKPOINT = "allow_partial_checkpoint" in inspect.signature(
+    getattr(tf.saved_model, "LoadOptions", lambda: None)).parameters
+METRICS_LIST_PER_OUTPUT = KERAS3 and hasattr(_keras3_module("keras.src.trainers.compile_utils"), "CompileMetrics")
 
 STACK = "TF {} ({} {})".format(TF_VERSION, "tf_keras" if KERAS_FLAVOUR == "tf_keras" else "Keras",
                                KERAS_VERSION)
@@ -139,6 +149,7 @@ NAMES = (
     "KERAS3_NEW_REGISTERED_NAMES", "KERAS3_ASSIGN_RETURNS_VALUE", "KERAS3_VARIABLE_FLOAT",
     "KERAS3_LOSS_MEAN_BY_SAMPLES", "KERAS3_LAYER_METRICS_IN_MODEL", "PER_OUTPUT_LOSS_LOGS",
     "KERAS3_LOADS_SLICED_TENSORS", "KERAS3_SCALES_REPLICA_LOSSES", "DISTRIBUTED_METRICS",
+    "METRICS_LIST_PER_OUTPUT", "LOAD_ALLOWS_PARTIAL_CHECKPOINT",
 )
 
 

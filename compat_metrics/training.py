@@ -61,26 +61,9 @@ def _metric_slots(kwargs):
 
 
 def _check_shared_confusion_matrices(kwargs):
-    """Refuse a ConfusionMatrix shared by metrics that Keras feeds different inputs.
-
-    A shared matrix adds the first update of each step; metrics in ``metrics``
-    and ``weighted_metrics``, or of different outputs, see other samples or
-    weights, so one of them would silently report the other's values.
-    """
-    from .metrics.confusion import ConfusionMatrix  # here: importing metrics loads every metric class
-    first = {}
-    for where, metric in _metric_slots(kwargs):
-        matrix = metric if isinstance(metric, ConfusionMatrix) else getattr(metric, "confusion_matrix", None)
-        if not isinstance(matrix, ConfusionMatrix):
-            continue
-        seen = first.setdefault(id(matrix), (where, metric))
-        if seen[0] != where:
-            raise ValueError(
-                f"metrics {seen[1].name!r} (in {seen[0]}) and {metric.name!r} (in {where}) "
-                f"share ConfusionMatrix {matrix.name!r}, but Keras updates them with "
-                "different inputs (sample weights or outputs); a shared matrix adds only the first update of a "
-                "step, so one of them would report the other's values. Give each its own ConfusionMatrix."
-                )
+    """Refuse a ConfusionMatrix shared by metrics that Keras feeds different inputs (see ``metrics.per_class``)."""
+    from .metrics.per_class import refuse_sharing_across_slots  # here: importing metrics loads every metric class
+    refuse_sharing_across_slots(_metric_slots(kwargs))
 
 
 def _per_class_views(kwargs):
@@ -102,6 +85,8 @@ def _per_class_views_after_load(model):
         given = {"metrics": holder._user_metrics, "weighted_metrics": getattr(holder, "_user_weighted_metrics", None)}
         if not has_scores(list(given.values())):
             continue
+        if holder.__dict__.get("_built") and not holder.__dict__.get("_from_serialized"):
+            _undo_output_prefixes(holder)  # TF 2.2-2.5 prefixed the output names, and will again when rebuilt
         expanded = expand_for_logs(given, loaded=True)
         holder._user_metrics = expanded["metrics"]
         if hasattr(holder, "_user_weighted_metrics"):
@@ -111,6 +96,26 @@ def _per_class_views_after_load(model):
             holder._built = False
         elif holder.__dict__.get("built"):  # Keras 3's CompileMetrics builds from _user_metrics
             holder.built = False
+
+
+def _undo_output_prefixes(holder):
+    """Give the metrics of a built Keras 2 ``MetricsContainer`` the names they had before its build.
+
+    Building prefixes each metric of a multi-output model with its output's
+    name (``a_f1``, ``a_weighted_f1``); a second build would prefix it again.
+    (From TF 2.6 a container compiled from a saved config is ``_from_serialized``
+    and builds without renaming.)
+    """
+    outputs = list(getattr(holder, "_output_names", None) or [])
+    if len(outputs) < 2:
+        return
+    for attribute, prefixes in (("_metrics", ("{}_",)), ("_weighted_metrics", ("{}_weighted_", "{}_"))):
+        for output, metrics in zip(outputs, getattr(holder, attribute, None) or []):
+            for metric in tf.nest.flatten(metrics):
+                name = getattr(metric, "_name", None)
+                prefix = next((p.format(output) for p in prefixes if name and name.startswith(p.format(output))), None)
+                if prefix:
+                    metric._name = name[len(prefix):]
 
 
 def _compile_loaded(model, **kwargs):
@@ -143,11 +148,16 @@ def compile(model, **kwargs):  # noqa: A001 - mirrors Model.compile
             would count part of each batch.
         ValueError: metrics sharing a ``ConfusionMatrix`` are listed where
             Keras feeds them different inputs (``metrics`` and
-            ``weighted_metrics``, or different outputs).
+            ``weighted_metrics``, or different outputs; on Keras 3 a model
+            whose outputs are not known at compile time raises at its first
+            step); on Keras 3, a list of ``metrics`` holding an
+            ``average=None`` score does not have one entry per output of a
+            multi-output model.
     """
     runtime.check_graph_mode_supported("compat_metrics.compile")
     impl.check_step_overrides(model)
     impl.check_distributed_metrics(model)
+    kwargs = impl.metrics_per_output(model, kwargs)
     _check_shared_confusion_matrices(kwargs)
     strategy = getattr(model, "distribute_strategy", None)
     with strategy.scope() if strategy is not None else contextlib.nullcontext():  # views' variables beside the model's
@@ -160,6 +170,7 @@ def compile(model, **kwargs):  # noqa: A001 - mirrors Model.compile
     with connecting(gradient_norms):  # TF1 Keras builds the metrics inside model.compile
         model.compile(**compile_kwargs(**kwargs))
     library_errors_first(model)
+    impl.check_metric_outputs(model)
     if gradient_norms:
         bind_gradient_metrics(model, gradient_norms)
     return model
@@ -183,6 +194,7 @@ def load_model(path, custom_objects=None, compile=True, **kwargs):  # noqa: A002
     if not compile:
         return model
     _per_class_views_after_load(model)
+    impl.check_metric_outputs(model)
     bind_input_losses(model, impl.compiled_loss_objects(model), only_unbound=True)
     bind_loaded_gradient_metrics(model)
     return model

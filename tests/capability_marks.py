@@ -21,3 +21,13 @@ train_step = needs("HAS_TRAIN_STEP", "Model.train_step")
 no_train_step = lacks("HAS_TRAIN_STEP", "Model.train_step")
 run_tf_function_honoured = needs("HONOURS_RUN_TF_FUNCTION", "compile(experimental_run_tf_function=False) honoured")
 loss_scale_optimizer = needs("HAS_LOSS_SCALE_OPTIMIZER", "keras.mixed_precision.LossScaleOptimizer")
+
+
+def refuses_distributed_metrics(message):
+    """Where Keras counts only part of each batch in a strategy's metrics (Keras 3 < 3.10,
+    ``DISTRIBUTED_METRICS`` false), the library refuses with an error naming the fix: check
+    ``message`` (the error's text) names it and return True; elsewhere return False."""
+    if caps.DISTRIBUTED_METRICS:
+        return False
+    assert "pip install 'keras>=3.10'" in message, message[-3000:]
+    return True

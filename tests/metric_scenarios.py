@@ -304,3 +304,74 @@ def check_compiled_score_keeps_counting_by_hand(read):
             read(f1.update_state(y[start:start + 20], probs[start:start + 20]))
         added = read(f1.confusion_matrix.result()) - before
         np.testing.assert_allclose(added, sklearn_confusion_matrix(y[:40], probs[:40].argmax(1), 3), atol=1e-6)
+
+
+MULTI_OUTPUT_FORMS = ("dict", "per_output", "list")
+
+
+def two_output_model(num_classes=3, features=4, seed=4):
+    """A functional model with two softmax outputs, ``a`` and ``b``, and fixed weights."""
+    import compat_metrics
+    keras = compat_metrics.keras
+    inputs = keras.Input((features,))
+    model = keras.Model(inputs, [keras.layers.Dense(num_classes, activation="softmax", name=name)(inputs)
+                                 for name in ("a", "b")])
+    rng = np.random.RandomState(seed)
+    model.set_weights([rng.randn(features, num_classes).astype("float32"), np.zeros(num_classes, "float32"),
+                       rng.randn(features, num_classes).astype("float32"), np.zeros(num_classes, "float32")])
+    return model
+
+
+def two_output_data(n=53):
+    x, ya = class_data(14, n)
+    return x, [ya, np.random.RandomState(15).randint(0, 3, size=n)]
+
+
+def two_output_expected(model, x, ys, outputs_of_name=None):
+    """scikit-learn's per-class F1 (``<output>_f1_<i>``) and macro precision (``<output>_p``) per output."""
+    predicted = [scores.argmax(1) for scores in model.predict(x, batch_size=64)]
+    expected = {}
+    for output, y, ids in zip(("a", "b"), ys, predicted):
+        for i, value in enumerate(sklearn_score("f1", y, ids, 3, None)):
+            expected[f"{output}_f1_{i}"] = value
+        expected[f"{output}_p"] = sklearn_score("precision", y, ids, 3, "macro")
+        expected[f"{output}_acc"] = float(np.mean(ids == y))
+    return expected
+
+
+def check_multi_output_metrics(form):
+    """A two-output model's scores equal scikit-learn on the output each is given, in each form users write.
+
+    ``dict`` (``{"a": [...], "b": [...]}``) and ``per_output`` (``[[...], [...]]``)
+    give the same keys on every version. A flat ``list`` with one entry per
+    output goes to every output on Keras 2 and entry i to output i on Keras 3
+    (``METRICS_LIST_PER_OUTPUT``); a per-class score's views stay with the
+    output its entry goes to. Returns the model, its data and the values.
+    """
+    import scenarios
+
+    import compat_metrics
+    from compat_metrics import _capabilities as caps
+    from compat_metrics import metrics as cmm
+    keras = compat_metrics.keras
+    keras.backend.clear_session()
+    x, ys = two_output_data()
+    model = two_output_model()
+
+    def scores():
+        return [cmm.F1Score(3, name="f1"), cmm.Precision(3, average="macro", name="p"),
+                keras.metrics.SparseCategoricalAccuracy(name="acc")]
+
+    metrics = {"dict": lambda: {"a": scores(), "b": scores()}, "per_output": lambda: [scores(), scores()],
+               "list": scores}[form]()
+    expected = two_output_expected(model, x, ys)
+    if form == "list" and caps.METRICS_LIST_PER_OUTPUT:  # F1Score to output a, Precision to output b
+        metrics = scores()[:2]
+        expected = {name: value for name, value in expected.items() if name.startswith("a_f1") or name == "b_p"}
+    compat_metrics.compile(model, optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=metrics)
+    results = scenarios.evaluate_dict(model, x, ys, batch_size=8)
+    got = {name: value for name, value in results.items() if not name.endswith("loss")}
+    assert sorted(got) == sorted(expected), (sorted(got), sorted(expected))
+    np.testing.assert_allclose([got[k] for k in sorted(expected)], [expected[k] for k in sorted(expected)],
+                               rtol=1e-5, atol=1e-6, err_msg=str(sorted(expected)))
+    return model, x, ys, expected

@@ -81,7 +81,8 @@ def evaluate_dict(model, x, y, **kwargs):
     if "return_dict" in inspect.signature(model.evaluate).parameters:
         results = model.evaluate(x, y, verbose=0, return_dict=True, **kwargs)
     else:
-        results = dict(zip(model.metrics_names, np.atleast_1d(model.evaluate(x, y, verbose=0, **kwargs))))
+        values = np.atleast_1d(model.evaluate(x, y, verbose=0, **kwargs))
+        results = dict(zip(model.metrics_names, values))  # read after evaluate: a subclassed model names them then
     return {name: float(value) for name, value in results.items()}
 
 

@@ -145,3 +145,8 @@ def test_confusion_matrix_plot_reads_the_keras_session(tmp_path, graph_session):
     path = plot.plot_confusion_matrix(cm, str(tmp_path / "cm.png"))
     image = matplotlib.image.imread(path)
     assert image.ndim == 3 and image.shape[0] > 100 and image.std() > 0
+
+
+@pytest.mark.parametrize("form", sc.MULTI_OUTPUT_FORMS)
+def test_multi_output_metrics_equal_sklearn_per_output(form):
+    sc.check_multi_output_metrics(form)

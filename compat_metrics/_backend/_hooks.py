@@ -28,8 +28,8 @@ _WRAPPED = "wrapped_methods"
 # Wrapper kinds from the outermost to the innermost. ``errors`` rewrites the
 # message of an error the whole call raised; ``inputs`` hands the step's ``x``
 # to input losses for the whole call; ``gradients`` observes the gradients of
-# what the method computes.
-ORDER = {"errors": 0, "inputs": 1, "gradients": 2}
+# what the method computes; ``checks`` looks at what the method built.
+ORDER = {"errors": 0, "inputs": 1, "gradients": 2, "checks": 3}
 
 
 def state(obj, key, factory=None):

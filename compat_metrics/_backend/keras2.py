@@ -52,6 +52,7 @@ MECHANISMS = {
     "train_step_helper": ("not available (no Model.train_step): clear error" if HONOURS_RUN_TF_FUNCTION
                           else "compute_loss/compute_metrics (compiled_loss/compiled_metrics before TF 2.8)"),
     "distributed_metrics": "Keras's own",
+    "metrics_per_output": "Keras's own: a metrics list goes to every output, a copy per output",
 }
 
 
@@ -122,7 +123,25 @@ def load_model(path, compile_fn, custom_objects=None, compile=True, **kwargs):  
         if compile_args is not None:
             compile_fn(model, **compile_args)
         return model
-    return keras.models.load_model(path, custom_objects=custom_objects, compile=compile, **kwargs)
+    try:
+        return keras.models.load_model(path, custom_objects=custom_objects, compile=compile, **kwargs)
+    except AssertionError as error:
+        if _is_h5(path) or "not bound to checkpointed values" not in str(error):
+            raise
+        raise ValueError(_shared_matrix_saved_model(path)) from error
+
+
+def _shared_matrix_saved_model(path):
+    if caps.LOAD_ALLOWS_PARTIAL_CHECKPOINT:
+        fix = ("load it with compat_metrics.load_model(path, options=tf.saved_model.LoadOptions("
+               "allow_partial_checkpoint=True)), which leaves only those metrics' running state unrestored "
+               "(compile starts it at zero anyway)")
+    else:
+        fix = "build the model in code and load its weights (model.load_weights(path + '/variables/variables'))"
+    return (f"Invalid SavedModel for {caps.STACK}: {path} holds metrics that share a ConfusionMatrix (the "
+            "per-class views of an average=None score, or scores given one confusion_matrix=), and Keras 2 "
+            "revives each of them with a matrix of its own, which the SavedModel does not hold. To load this "
+            f"directory, {fix}. Save new models as h5 (model.save('model.h5')), which loads as it is.")
 
 
 def _is_h5(path):
@@ -195,6 +214,15 @@ def distinct_output_names(layer, outputs):
 
 def check_distributed_metrics(model):
     """Keras 2 metrics count whole batches under ``tf.distribute``: nothing to check."""
+
+
+def metrics_per_output(model, kwargs):
+    """Keras 2 gives every entry of a ``metrics`` list to every output (a copy for each): unchanged."""
+    return kwargs
+
+
+def check_metric_outputs(model):
+    """Keras 2 copies a list's metrics for each output: nothing to check."""
 
 
 def check_step_overrides(model):

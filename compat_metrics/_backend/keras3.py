@@ -25,7 +25,7 @@ from .. import _capabilities as caps
 from .. import runtime
 from ._common import compiled_loss_objects, install_input_hook, register_serializable, state_variable, warn_once  # noqa: F401
 from ._gradients import compiled_metric_objects, hook_apply_gradients, hook_test_gradients  # noqa: F401
-from ._hooks import state
+from ._hooks import state, wrap
 
 keras = runtime.keras
 Loss = keras.losses.Loss
@@ -53,6 +53,9 @@ MECHANISMS = {
     "train_step_helper": "compute_loss, loss tracker, scale_loss, compute_metrics",
     "distributed_metrics": "Keras's own from Keras 3.10; before, NotImplementedError at compile "
                            "(those releases count part of each batch)",
+    "metrics_per_output": "Keras's own: entry i of a list with one entry per output goes to output i; "
+                          "per-class views stay with their output; a ConfusionMatrix read by two outputs: "
+                          "ValueError at compile, or at the first step if the outputs were unknown",
     "older_keras3": "Keras 3.0-3.4 brought to later releases: assign returns the value, float() of a "
                     "variable, layer metrics in model.metrics, loss weighted by batch size, sliced inputs load",
 }
@@ -423,6 +426,75 @@ def check_distributed_metrics(model):
             f"{strategy.num_replicas_in_sync} replicas, Keras before 3.10 reports metric values (its own "
             "and compat_metrics') from part of each batch, so they would differ from one device's. "
             "Upgrade Keras (pip install 'keras>=3.10'), or compile and train without the strategy.")
+
+
+def _model_outputs(model):
+    """The model's outputs where compile can know them (functional and built models), else None."""
+    try:
+        return list(model.outputs or []) or None
+    except (AttributeError, ValueError):  # a subclassed model before its first call
+        return None
+
+
+def metrics_per_output(model, kwargs):
+    """Give a ``metrics`` list one list per output where Keras 3 gives entry i to output i.
+
+    Keras 3 maps a list with one entry per output of a multi-output model to
+    the outputs, entry by entry (Keras 2 gave every entry to every output).
+    Written as one list per output, the library's per-class views of a score
+    stay with its output, and a ``ConfusionMatrix`` shared by two entries is
+    refused at compile. A list of another length that holds an
+    ``average=None`` score (which the library turns into one view per class)
+    is refused here, naming the forms that work.
+    """
+    from ..metrics.per_class import has_vector_metrics  # here: the metrics import this module
+    outputs = _model_outputs(model)
+    if outputs is None or len(outputs) < 2:
+        return kwargs
+    kwargs = dict(kwargs)
+    for key in ("metrics", "weighted_metrics"):
+        value = kwargs.get(key)
+        if not isinstance(value, (list, tuple)) or any(isinstance(item, (list, tuple, dict)) for item in value):
+            continue
+        if len(value) == len(outputs):
+            kwargs[key] = [None if item is None else [item] for item in value]
+        elif has_vector_metrics(value):
+            names = getattr(model, "output_names", None) or [f"output_{index}" for index in range(len(outputs))]
+            example = ", ".join(f"{name!r}: [...]" for name in names)
+            raise ValueError(
+                f"Invalid `{key}` for a model with {len(outputs)} outputs: Keras 3 gives entry i of a list to "
+                f"output i, so the list needs {len(outputs)} entries (Keras 2 gave every entry to every output). "
+                f"Give a dict keyed by output name, {{{example}}}, or one list per output. "
+                f"Received: {key}={value!r}")
+    return kwargs
+
+
+_BUILT_SLOTS = (("metrics", "_flat_metrics"), ("weighted_metrics", "_flat_weighted_metrics"))
+
+
+def check_metric_outputs(model):
+    """After Keras builds the compiled metrics (first step), refuse a ``ConfusionMatrix`` read by two outputs.
+
+    The net under :func:`metrics_per_output` for models whose outputs compile
+    could not see (subclassed models): the same check, once Keras has given
+    each metric its output.
+    """
+    holder = getattr(model, "_compile_metrics", None)
+    if holder is not None:
+        wrap(holder, "build", "metric_outputs", functools.partial(_check_built_metrics, holder), "checks")
+
+
+def _check_built_metrics(holder, call_next, *args, **kwargs):
+    from ..metrics.per_class import refuse_sharing_across_slots  # here: the metrics import this module
+    built = call_next(*args, **kwargs)
+    slots = []
+    for key, attribute in _BUILT_SLOTS:
+        for index, metrics_list in enumerate(getattr(holder, attribute, None) or []):
+            output = getattr(metrics_list, "output_name", None) or index
+            slots.extend((f"{key}[{output!r}]", metric) for metric in getattr(metrics_list, "metrics", None) or [])
+    refuse_sharing_across_slots(slots, hint=" (on Keras 3 a list with one entry per output gives entry i to "
+                                            "output i: give a dict keyed by output name, or one list per output)")
+    return built
 
 
 def check_train_step():

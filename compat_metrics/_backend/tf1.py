@@ -15,6 +15,7 @@ from .keras2 import (  # noqa: F401
     add_weight,
     bind_input_loss,
     check_distributed_metrics,
+    check_metric_outputs,
     check_step_overrides,
     check_train_step,
     compiled_loss_objects,
@@ -22,6 +23,7 @@ from .keras2 import (  # noqa: F401
     keras,
     layer_add_metric,
     load_model,
+    metrics_per_output,
     new_state_variable,
     register_serializable,
     step_loss,
@@ -40,6 +42,7 @@ MECHANISMS = {
     "layer_add_metric": "Layer.add_metric (Keras's own)",
     "train_step_helper": "not available (no Model.train_step): clear error",
     "distributed_metrics": "Keras's own",
+    "metrics_per_output": "Keras's own: a metrics list goes to every output, a copy per output",
 }
 
 

@@ -22,7 +22,7 @@ import tensorflow as tf
 from ._score import READER, UPDATER, _Score
 from .confusion import ConfusionMatrix
 
-__all__ = ["expand_for_logs"]
+__all__ = ["expand_for_logs", "refuse_sharing_across_slots"]
 
 
 def _is_vector(metric):
@@ -135,6 +135,30 @@ def expand_for_logs(kwargs, loaded=False):
         if kwargs.get(key) is not None:
             kwargs[key] = _expand_slot(kwargs[key], loaded)
     return kwargs
+
+
+def refuse_sharing_across_slots(slots, hint=""):
+    """Raise ``ValueError`` where one confusion matrix is read in two compile slots.
+
+    ``slots``: ``(where, metric)`` pairs, ``where`` naming the argument
+    (``metrics`` or ``weighted_metrics``) and, per output, the output. A
+    shared matrix adds the first update of each step; metrics of two slots see
+    other samples or weights, so one of them would silently report the other's
+    values.
+    """
+    first = {}
+    for where, metric in slots:
+        matrix = metric if isinstance(metric, ConfusionMatrix) else getattr(metric, "confusion_matrix", None)
+        if not isinstance(matrix, ConfusionMatrix):
+            continue
+        seen = first.setdefault(id(matrix), (where, metric))
+        if seen[0] != where:
+            raise ValueError(
+                f"Invalid `metrics`: {seen[1].name!r} (in {seen[0]}) and {metric.name!r} (in {where}) "
+                f"share ConfusionMatrix {matrix.name!r}, but Keras updates them with "
+                "different inputs (sample weights or outputs); a shared matrix adds only the first update of a "
+                "step, so one of them would report the other's values. Give each its own ConfusionMatrix"
+                f"{hint}.")
 
 
 def has_vector_metrics(metrics):
