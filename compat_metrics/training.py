@@ -63,7 +63,7 @@ def _metric_slots(kwargs):
 def _check_shared_confusion_matrices(kwargs):
     """Refuse a ConfusionMatrix shared by metrics that Keras feeds different inputs (see ``metrics.per_class``)."""
     from .metrics.per_class import refuse_sharing_across_slots  # here: importing metrics loads every metric class
-    refuse_sharing_across_slots(_metric_slots(kwargs))
+    refuse_sharing_across_slots(_metric_slots(kwargs), hint=impl.SHARING_HINT)
 
 
 def _per_class_views(kwargs):

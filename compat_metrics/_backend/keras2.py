@@ -216,6 +216,9 @@ def check_distributed_metrics(model):
     """Keras 2 metrics count whole batches under ``tf.distribute``: nothing to check."""
 
 
+SHARING_HINT = ""  # ends the error of a ConfusionMatrix read in two compile slots
+
+
 def metrics_per_output(model, kwargs):
     """Keras 2 gives every entry of a ``metrics`` list to every output (a copy for each): unchanged."""
     return kwargs

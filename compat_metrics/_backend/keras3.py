@@ -470,6 +470,9 @@ def metrics_per_output(model, kwargs):
 
 
 _BUILT_SLOTS = (("metrics", "_flat_metrics"), ("weighted_metrics", "_flat_weighted_metrics"))
+# Ends the error of a ConfusionMatrix read in two compile slots.
+SHARING_HINT = (" (on Keras 3 a list with one entry per output gives entry i to output i: give a dict keyed by "
+                "output name, or one list per output)")
 
 
 def check_metric_outputs(model):
@@ -492,8 +495,7 @@ def _check_built_metrics(holder, call_next, *args, **kwargs):
         for index, metrics_list in enumerate(getattr(holder, attribute, None) or []):
             output = getattr(metrics_list, "output_name", None) or index
             slots.extend((f"{key}[{output!r}]", metric) for metric in getattr(metrics_list, "metrics", None) or [])
-    refuse_sharing_across_slots(slots, hint=" (on Keras 3 a list with one entry per output gives entry i to "
-                                            "output i: give a dict keyed by output name, or one list per output)")
+    refuse_sharing_across_slots(slots, hint=SHARING_HINT)
     return built
 
 

@@ -10,6 +10,7 @@ from ._gradients import compiled_metric_objects, record_graph_gradients  # noqa:
 from .keras2 import (  # noqa: F401
     ACCEPTS_AUTO_REDUCTION,
     RUN_TF_FUNCTION_FLAG,
+    SHARING_HINT,
     Loss,
     Metric,
     add_weight,

@@ -144,7 +144,7 @@ def refuse_sharing_across_slots(slots, hint=""):
     (``metrics`` or ``weighted_metrics``) and, per output, the output. A
     shared matrix adds the first update of each step; metrics of two slots see
     other samples or weights, so one of them would silently report the other's
-    values.
+    values. ``hint`` ends the message where the two slots are two outputs.
     """
     first = {}
     for where, metric in slots:
@@ -158,7 +158,7 @@ def refuse_sharing_across_slots(slots, hint=""):
                 f"share ConfusionMatrix {matrix.name!r}, but Keras updates them with "
                 "different inputs (sample weights or outputs); a shared matrix adds only the first update of a "
                 "step, so one of them would report the other's values. Give each its own ConfusionMatrix"
-                f"{hint}.")
+                f"{hint if seen[0].split('[')[0] == where.split('[')[0] else ''}.")
 
 
 def has_vector_metrics(metrics):
