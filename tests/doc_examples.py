@@ -81,6 +81,19 @@ p, r, f, _ = precision_recall_fscore_support(y[:, 0].astype(int), pred, labels=l
 for name, expected in (("p", p), ("r", r), ("f1", f)):
     np.testing.assert_allclose([results["%s_%d" % (name, k)] for k in range(10)], expected, rtol=1e-5, atol=1e-6)
 """
+TWO_OUTPUTS = """
+x = rng.normal(size=(60, 8)).astype("float32")
+ys = [rng.randint(0, 3, size=60), rng.randint(0, 3, size=60)]
+inputs = keras.Input((8,))
+model = keras.Model(inputs, [keras.layers.Dense(3, activation="softmax", name=name)(inputs) for name in "ab"])
+"""
+CHECK_TWO_OUTPUTS = """
+results = evaluate(model, x, ys)
+from sklearn.metrics import f1_score
+for name, y, scores in zip("ab", ys, model.predict(x, batch_size=len(x))):
+    expected = f1_score(y, scores.argmax(1), average=None, labels=[0, 1, 2], zero_division=0)
+    np.testing.assert_allclose([results["%s_f1_%d" % (name, k)] for k in range(3)], expected, rtol=1e-5, atol=1e-6)
+"""
 PSNR = """
 class PSNR(compat_metrics.Metric):
     def __init__(self, max_val=1.0, **kwargs):
@@ -304,6 +317,7 @@ np.testing.assert_allclose(results["loss"], np.mean(per_batch), rtol=1e-4)
                                                          'assert len(history.history["val_f1_6"]) == 1',
                                                          '"best.h5"': "best_name"},  # the comment's .keras on Keras 3
                                                 "after": CHECK_PER_CLASS_PRF},
+    ("docs/patterns/per-class-metrics.md", 1): {"before_glue": TWO_OUTPUTS, "after": CHECK_TWO_OUTPUTS},
     ("docs/patterns/portable-metric.md", 0): {"before": "Before"},
     ("docs/patterns/portable-metric.md", 1): {"before_glue": TEN_CLASSES + CUSTOM_MSE,
                                               "fill": {"    ...\n": TRUE_POSITIVE_BODY,
