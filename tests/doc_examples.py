@@ -94,6 +94,19 @@ for name, y, scores in zip("ab", ys, model.predict(x, batch_size=len(x))):
     expected = f1_score(y, scores.argmax(1), average=None, labels=[0, 1, 2], zero_division=0)
     np.testing.assert_allclose([results["%s_f1_%d" % (name, k)] for k in range(3)], expected, rtol=1e-5, atol=1e-6)
 """
+THREE_CLASSES = """
+x = rng.normal(size=(60, 8)).astype("float32")
+y = rng.randint(0, 3, size=(60, 1)).astype("float32")
+inputs = keras.Input((8,))
+model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(inputs))
+"""
+CHECK_IGNORING_CLASS = """
+results = evaluate(model, x, y)
+from sklearn.metrics import f1_score
+ids, pred = y[:, 0].astype(int), model.predict(x, batch_size=len(x)).argmax(1)
+expected = f1_score(ids[ids != 2], pred[ids != 2], average=None, labels=[0, 1, 2], zero_division=0)
+np.testing.assert_allclose([results["f1_%d" % k] for k in range(3)], expected, rtol=1e-5, atol=1e-6)
+"""
 PSNR = """
 class PSNR(compat_metrics.Metric):
     def __init__(self, max_val=1.0, **kwargs):
@@ -318,6 +331,7 @@ np.testing.assert_allclose(results["loss"], np.mean(per_batch), rtol=1e-4)
                                                          '"best.h5"': "best_name"},  # the comment's .keras on Keras 3
                                                 "after": CHECK_PER_CLASS_PRF},
     ("docs/patterns/per-class-metrics.md", 1): {"before_glue": TWO_OUTPUTS, "after": CHECK_TWO_OUTPUTS},
+    ("docs/patterns/per-class-metrics.md", 2): {"before_glue": THREE_CLASSES, "after": CHECK_IGNORING_CLASS},
     ("docs/patterns/portable-metric.md", 0): {"before": "Before"},
     ("docs/patterns/portable-metric.md", 1): {"before_glue": TEN_CLASSES + CUSTOM_MSE,
                                               "fill": {"    ...\n": TRUE_POSITIVE_BODY,

@@ -49,6 +49,13 @@ def test_users_classes_named_like_the_librarys_load_as_themselves(tmp_path):
         uc.check_users_classes_named_like_the_librarys_load_as_themselves(tmp_path, suffix)
 
 
+def test_subclass_views_keep_constructor_arguments(tmp_path):
+    import saving
+    for suffix in saving.save_formats():  # not SavedModel: Keras 2 revives each view with a matrix of its own
+        if suffix:
+            uc.check_subclass_views_keep_constructor_arguments(tmp_path, suffix)
+
+
 def test_seed_classes_epoch_by_epoch():
     uc.check_seed_classes_epoch_by_epoch()
 

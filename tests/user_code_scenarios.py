@@ -511,3 +511,68 @@ def check_rank_one_labels_count_as_on_keras2():
     right = model.predict(x, batch_size=len(x)).argmax(1) == y[:, 0]
     key, = [name for name in history if name.endswith("categorical_true_positives")]  # TF 1.15: weighted_...
     np.testing.assert_allclose(history[key], [np.sum(weights * right)] * 2, rtol=1e-5)
+
+
+# -- a user's subclass of a library score, compiled with average=None -------------------------
+class F1IgnoringClass(compat_metrics.F1Score):
+    """Per-class F1 over the samples whose label is not ``ignore_class`` (e.g. a background class)."""
+
+    def __init__(self, num_classes, ignore_class=0, **kwargs):
+        super().__init__(num_classes, **kwargs)
+        self.ignore_class = ignore_class
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        keep = tf.cast(tf.not_equal(tf.reshape(tf.cast(y_true, tf.int64), [-1]), self.ignore_class), tf.float32)
+        return super().update_state(y_true, y_pred, keep)
+
+
+class FourClassRecall(compat_metrics.Recall):
+    """A subclass that fixes the library's arguments, as users write them."""
+
+    def __init__(self, name="recall4", **kwargs):
+        super().__init__(num_classes=N_CLASSES, average=None, name=name, **kwargs)
+
+
+class FixedNameRecall(compat_metrics.Recall):
+    def __init__(self):
+        super().__init__(N_CLASSES, average=None, name="fixed")
+
+
+def check_subclass_views_keep_constructor_arguments(tmp_path, suffix):
+    """Per-class views of users' subclasses are built with the arguments the user gave, after loading too.
+
+    Views built from the library's arguments alone dropped ``ignore_class=2``
+    (their override then ignored class 0): f1_0 0.0 where scikit-learn gives
+    0.43. A subclass whose constructor cannot build a view is refused.
+    """
+    from sklearn.metrics import f1_score, recall_score
+    x, y = classification_data(n=64)
+    model = classifier()
+    compat_metrics.compile(model, optimizer="sgd", loss="sparse_categorical_crossentropy",
+                           metrics=[F1IgnoringClass(N_CLASSES, ignore_class=2, average=None, name="f1"),
+                                    FourClassRecall()])
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    path = str(tmp_path / ("subclass_views" + suffix))
+    model.save(path)
+    ids = y[:, 0].astype(int)
+    keep = ids != 2
+    for current in (model, compat_metrics.load_model(path)):
+        results = evaluate_dict(current, x, y, batch_size=16)
+        predicted = current.predict(x, batch_size=len(x)).argmax(axis=1)
+        labels = list(range(N_CLASSES))
+        expected = dict(
+            {f"f1_{i}": v for i, v in enumerate(f1_score(ids[keep], predicted[keep], labels=labels, average=None,
+                                                          zero_division=0))},
+            **{f"recall4_{i}": v for i, v in enumerate(recall_score(ids, predicted, labels=labels, average=None,
+                                                                      zero_division=0))})
+        np.testing.assert_allclose([results[key] for key in expected], list(expected.values()), rtol=1e-5,
+                                   atol=1e-6, err_msg=str(results))
+    refused = classifier()
+    try:
+        compat_metrics.compile(refused, optimizer="sgd", loss="sparse_categorical_crossentropy",
+                               metrics=[FixedNameRecall()])
+    except ValueError as error:
+        assert str(error).startswith("Invalid metric `fixed` (FixedNameRecall)"), error
+        assert "**kwargs" in str(error), error
+    else:
+        raise AssertionError("FixedNameRecall cannot build its per-class views, and compile did not say so")

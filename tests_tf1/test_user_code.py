@@ -51,6 +51,10 @@ def test_users_classes_named_like_the_librarys_load_as_themselves(tmp_path):
     uc.check_users_classes_named_like_the_librarys_load_as_themselves(tmp_path, ".h5")
 
 
+def test_subclass_views_keep_constructor_arguments(tmp_path):
+    uc.check_subclass_views_keep_constructor_arguments(tmp_path, ".h5")
+
+
 def test_seed_classes_epoch_by_epoch():
     uc.check_seed_classes_epoch_by_epoch()
 

@@ -23,6 +23,7 @@ import tensorflow as tf
 
 from .. import runtime
 from .._backend._common import warn_once
+from .._config import init_args as _init_args
 from . import functional as F
 from .base import Metric
 from .confusion import ConfusionMatrix, _check_class_names, _check_threshold, _SharedMixin, _Untracked
@@ -43,6 +44,10 @@ def _called_by_keras_training():
             return True
         frame = frame.f_back
     return False
+
+
+def _is_library_class(cls):
+    return cls.__module__.split(".")[0] == "compat_metrics"
 
 
 def _check_multilabel(multilabel, threshold, num_classes):
@@ -192,10 +197,42 @@ class _Score(_SharedMixin, Metric):
                 for i, label in enumerate(names)]
 
     def _copy(self, **changes):
-        """The same metric over the same matrix, with ``changes`` to its arguments."""
+        """The same metric over the same matrix, with ``changes`` to its arguments.
+
+        A user's subclass is built by its own constructor, from the arguments
+        it was built with (its own ones included: an ``update_state`` override
+        may read them) plus ``changes``; a copy that comes out different is a
+        ``ValueError``, never a view computing something else.
+        """
         config = dict(self._own_config(), confusion_matrix=self._cm)
         config.update(changes)
-        return type(self)(**config)
+        cls = type(self)
+        if _is_library_class(cls):
+            return cls(**config)
+        arguments = _init_args(self)
+        arguments["confusion_matrix"] = self._cm
+        arguments.update(changes)
+        try:
+            copy = cls(**arguments)
+        except TypeError as error:
+            raise ValueError(self._copy_refused(f"{cls.__name__}(...) raised TypeError: {error}")) from error
+        matrix = config.pop("confusion_matrix")
+        got = copy._own_config()
+        differ = [f"{key}={got[key]!r} where {config[key]!r} was passed" for key in config if got[key] != config[key]]
+        if copy._cm is not matrix:
+            differ.append("a confusion matrix of its own where confusion_matrix= was passed")
+        if differ:
+            raise ValueError(self._copy_refused("the copy got " + ", ".join(differ)))
+        return copy
+
+    def _copy_refused(self, why):
+        cls = type(self).__name__
+        return (f"Invalid metric `{self.name}` ({cls}): compat_metrics builds copies of it that read its confusion "
+                f"matrix (per-class views of average=None, scores sharing one matrix) as {cls}(<the arguments it "
+                "was built with>, class_index=..., class_names=..., name=..., confusion_matrix=...), and "
+                f"{why}. Let {cls}.__init__ take **kwargs and pass them on to super().__init__(), or compile "
+                "the metric with an average. Received: the arguments "
+                f"{sorted(_init_args(self))}")
 
     def _own_config(self):
         return dict(num_classes=self.num_classes, average=self.average, threshold=self.threshold,
@@ -203,19 +240,24 @@ class _Score(_SharedMixin, Metric):
                     class_names=self.class_names, class_index=self.class_index, name=self.name)
 
     def get_config(self):
-        """Constructor arguments; a shared ``confusion_matrix`` is not saved (a loaded metric owns its state)."""
+        """Constructor arguments; a shared ``confusion_matrix`` is not saved (a loaded metric owns its state).
+
+        A user's subclass saves the arguments of its own constructor (which may
+        fix the library's ones: passing those again would be refused).
+        """
         config = super().get_config()
         config.pop("confusion_matrix", None)
-        config.update(self._own_config())
-        if self.num_classes == 1:
-            config["threshold"] = self.threshold
+        if _is_library_class(type(self)):
+            config.update(self._own_config())
+            if self.num_classes == 1:
+                config["threshold"] = self.threshold
         return config
 
     @classmethod
     def from_config(cls, config):
         # Registered by class name, these classes would also receive the
         # configs of Keras's own Precision/Recall/F1Score: hand those back.
-        if "num_classes" not in config:
+        if "num_classes" not in config and _is_library_class(cls):
             builtin = getattr(runtime.keras.metrics, cls.__name__, None)
             if builtin is not None:
                 return builtin.from_config(config)

@@ -40,12 +40,15 @@ def _relink(metrics):
 
     Saving drops the shared ``confusion_matrix``; in one compile slot (same
     inputs and weights) scores with equal matrix settings count the same
-    matrix, so sharing it again changes no value, only the cost.
+    matrix, so sharing it again changes no value, only the cost. Not so for
+    a user's ``update_state`` override (it may drop or weight samples): such
+    a score keeps its own matrix.
     """
     first = {}
     out = []
     for metric in metrics:
-        if isinstance(metric, _Score) and len(metric._cm._sharers.value) == 1:
+        if isinstance(metric, _Score) and len(metric._cm._sharers.value) == 1 and \
+                type(metric).update_state is _Score.update_state:
             settings = _matrix_settings(metric)
             if settings in first:
                 metric = metric._copy(confusion_matrix=first[settings]._cm)
