@@ -21,21 +21,33 @@ Version notes:
 """
 
 import functools
+import gc
 import weakref
 
 import tensorflow as tf
 
 from . import runtime
 from ._backend import impl
+from ._backend._common import orders_stateful_ops
 from ._config import capture_init_args, init_args_config, loss_from_config
 from ._ordering import StateOrder
 from ._readout import ReadoutMetric
 
 __all__ = ["ComponentTracker", "ComponentLoss", "ComponentMetric"]
 
-# Live trackers by name, so a ComponentMetric loaded from a saved model finds
-# the loss that was loaded with it.
-_TRACKERS = weakref.WeakValueDictionary()
+# Live trackers by name: a ComponentMetric built from a name (not from its loss)
+# finds its tracker here, if exactly one of that name is alive.
+# compat_metrics.load_model binds a loaded model's metrics to its own losses.
+_TRACKERS = {}
+
+
+def _live_trackers(name):
+    trackers = _TRACKERS.get(name)
+    if not trackers:
+        return []
+    if len(trackers) > 1:
+        gc.collect()  # losses of models gone but not yet collected
+    return list(trackers)
 
 
 def _current_graph():
@@ -74,7 +86,8 @@ class ComponentTracker:
         self._order = StateOrder(name)  # each component's read follows its write (TF1-style graphs)
         self._tracked = []
         self._in_call = None  # components tracked by the ComponentLoss.call running now
-        _TRACKERS[name] = self
+        self._step_writes = weakref.WeakKeyDictionary()  # tf.function graph -> {(replica, component)}
+        _TRACKERS.setdefault(name, weakref.WeakSet()).add(self)
         for component in self._declared or ():
             self.variable(component)
 
@@ -139,6 +152,7 @@ class ComponentTracker:
         if value.shape.ndims not in (None, 0):
             raise ValueError(f"track({component!r}, value): value must be a scalar, got shape {value.shape}; reduce it "
                              "first (e.g. tf.reduce_mean).")
+        self._check_one_write_per_step(component)
         if component not in self._tracked:
             self._tracked.append(component)
         if self._in_call is not None:
@@ -150,6 +164,30 @@ class ComponentTracker:
             tf.compat.v1.add_to_collection(tf.compat.v1.GraphKeys.UPDATE_OPS, self._order.writes()[component])
         with tf.control_dependencies([assign]):
             return tf.identity(value)
+
+    def _check_one_write_per_step(self, component):
+        """Refuse a second ``track`` of ``component`` in one ``tf.function`` step (per replica).
+
+        Its variable holds one value: the metrics would read only the last
+        one, e.g. that of another output when one loss instance is given for
+        several outputs. (TF1-style graphs build a loss again when a model is
+        compiled again; ``compat_metrics.compile`` checks the outputs there.)
+        """
+        graph = tf.compat.v1.get_default_graph()
+        if tf.executing_eagerly() or not orders_stateful_ops(graph):
+            return
+        key = (id(tf.distribute.get_replica_context()), component)
+        written = self._step_writes.setdefault(graph, set())
+        if key in written:
+            raise ValueError(
+                f"Invalid use of {self.name!r}: component {component!r} is tracked twice in one step, so its "
+                "metrics would read only the last value (another output's, when one loss instance is given for "
+                "several outputs). Give each output its own loss instance with its own name, e.g. "
+                "loss_a, loss_b = MyLoss(name='loss_a'), MyLoss(name='loss_b') with loss={'a': loss_a, 'b': loss_b}, "
+                "metrics={'a': loss_a.metrics(), 'b': loss_b.metrics()}, or track each call under its own component "
+                "name. "
+                f"Received: a second track({component!r}, ...) in {graph.name!r}")
+        written.add(key)
 
     def update_ops(self):
         """Assignments built in the current graph (for raw TF1 loops).
@@ -215,12 +253,21 @@ class ComponentMetric(ReadoutMetric):
 
     def _find_tracker(self):
         if self._source_tracker is None:
-            self._source_tracker = _TRACKERS.get(self.tracker_name)
-            if self._source_tracker is None:
+            found = _live_trackers(self.tracker_name)
+            if not found:
                 raise ValueError(
                     f"metric {self.name!r} reads component {self.component!r} of {self.tracker_name!r}, "
                     "but no ComponentLoss or ComponentTracker "
                     "of that name exists.")
+            if len(found) > 1:
+                raise ValueError(
+                    f"Invalid metric `{self.name}`: it reads component {self.component!r} of "
+                    f"{self.tracker_name!r}, and {len(found)} ComponentLoss/ComponentTracker objects of that name "
+                    "exist, so it cannot tell which one. Build it from its loss (loss.metric(...) or "
+                    "loss.metrics()), give each loss its own name=..., or load saved models with "
+                    "compat_metrics.load_model, which reads each loaded model's metrics from its own losses. "
+                    f"Received: tracker={self.tracker_name!r}")
+            self._source_tracker = found[0]
         return self._source_tracker
 
     def step_value(self):
@@ -230,7 +277,23 @@ class ComponentMetric(ReadoutMetric):
     def get_config(self):
         config = super().get_config()
         config.update(tracker=self.tracker_name, component=self.component, reduction=self.reduction)
-        return config
+        return _ConfigOfTracker(config, self._source_tracker)
+
+    @classmethod
+    def from_config(cls, config):
+        """The metric of ``config``; a copy made in this process (Keras 2 copies a metrics list per output
+        this way) reads the same loss, a saved one finds its loss by name or through ``load_model``."""
+        metric = super().from_config(config)
+        metric._source_tracker = getattr(config, "tracker_object", None)
+        return metric
+
+
+class _ConfigOfTracker(dict):
+    """A config that also holds, outside its keys (never saved), the tracker of the metric it came from."""
+
+    def __init__(self, config, tracker):
+        super().__init__(config)
+        self.tracker_object = tracker
 
 
 def _check_declared_are_tracked(call):
@@ -334,3 +397,96 @@ class ComponentLoss(impl.Loss):
     def from_config(cls, config):
         """Build the loss from ``get_config()``, dropping keys the constructor does not take."""
         return loss_from_config(cls, config)
+
+
+def _tracker_of(loss):
+    if isinstance(loss, ComponentLoss):
+        return loss.tracker
+    return loss if isinstance(loss, ComponentTracker) else None
+
+
+def _trackers_by_output(loss, output_names):
+    """``{output: tracker}`` for compile's ``loss`` argument, keyed by output index and name."""
+    names = list(output_names or [])
+    if isinstance(loss, dict):
+        pairs = [(names.index(key) if key in names else key, key, item) for key, item in loss.items()]
+    elif isinstance(loss, (list, tuple)):
+        pairs = [(index, names[index] if index < len(names) else index, item) for index, item in enumerate(loss)]
+    else:
+        return {}
+    found = {}
+    for index, name, item in pairs:
+        tracker = _tracker_of(item)
+        if tracker is not None:
+            found[index] = found[name] = tracker
+    return found
+
+
+def bind_component_metrics(loss, metrics, output_names=()):
+    """Make each :class:`ComponentMetric` in ``metrics`` read the tracker of a loss in ``loss``.
+
+    For a loaded model, whose metrics know their loss by name only: another
+    loss of that name (another output's, or another loaded model's) must not
+    take its place. ``loss`` and ``metrics`` (``{"metrics": ..., "weighted_metrics":
+    ...}``) are compile's arguments; a metric of one output reads that
+    output's loss, else the one loss of that name. Two losses of one name
+    that no output tells apart are a ``ValueError``. A metric of a tracker
+    that no loss here holds (a plain loss function's) is left to find it by
+    name.
+    """
+    from .metrics.per_class import per_output  # here: metrics.base imports the training modules
+    by_output = _trackers_by_output(loss, output_names)
+    trackers = []
+    for item in tf.nest.flatten(loss) if isinstance(loss, (list, tuple, dict)) else [loss]:
+        tracker = _tracker_of(item)
+        if tracker is not None and all(tracker is not other for other in trackers):
+            trackers.append(tracker)
+    for value in metrics.values():
+        if per_output(value):
+            groups = value.items() if isinstance(value, dict) else enumerate(value)
+        else:
+            groups = [(None, value)]
+        for output, group in groups:
+            for metric in tf.nest.flatten(group):
+                if not isinstance(metric, ComponentMetric) or metric._source_tracker is not None:
+                    continue
+                own = by_output.get(output)
+                named = [own] if own is not None and own.name == metric.tracker_name else \
+                    [tracker for tracker in trackers if tracker.name == metric.tracker_name]
+                if len(named) > 1:
+                    raise ValueError(
+                        f"Invalid saved model: metric {metric.name!r} reads component {metric.component!r} of "
+                        f"loss {metric.tracker_name!r}, and {len(named)} losses of the model have that name, so it "
+                        "cannot tell which one. Give each loss its own name=... (and the metrics of each output "
+                        "by output: metrics={'a': loss_a.metrics(), ...}), then save the model again. "
+                        f"Received: metrics={metrics!r}")
+                if named:
+                    metric._source_tracker = named[0]
+
+
+def check_one_loss_per_output(loss, metrics, n_outputs):
+    """Refuse one component loss given for several outputs while its metrics are compiled.
+
+    Its tracker holds one value per component: the metrics would read
+    whichever output's loss ran last. (``tf.function`` steps also refuse it
+    when the loss is tracked twice, see :meth:`ComponentTracker.track`.)
+    """
+    if isinstance(loss, dict):
+        given = list(loss.values())
+    elif isinstance(loss, (list, tuple)):
+        given = list(loss)
+    else:
+        given = [loss] * max(int(n_outputs or 1), 1)
+    read = {id(metric._source_tracker) for metric in tf.nest.flatten(list(metrics.values()))
+            if isinstance(metric, ComponentMetric)}
+    for item in given:
+        tracker = _tracker_of(item)
+        uses = sum(1 for other in given if _tracker_of(other) is tracker) if tracker is not None else 0
+        if uses > 1 and id(tracker) in read:
+            kind = type(item).__name__
+            raise ValueError(
+                f"Invalid `loss`: one {kind} ({tracker.name!r}) is given for {uses} outputs, and its component "
+                "metrics would read whichever output's loss ran last. Give each output its own instance with its "
+                f"own name, e.g. loss_a, loss_b = {kind}(name='loss_a'), {kind}(name='loss_b') with "
+                "loss={'a': loss_a, 'b': loss_b}, metrics={'a': loss_a.metrics(), 'b': loss_b.metrics()}. "
+                f"Received: loss={kind}(name={tracker.name!r}) for {uses} outputs")

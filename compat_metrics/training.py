@@ -16,6 +16,7 @@ from . import runtime
 from ._backend import impl
 from ._backend._common import library_custom_objects
 from ._errors import library_errors_first
+from .components import bind_component_metrics, check_one_loss_per_output
 from .input_loss import bind_input_losses, input_losses
 from .training_metrics import (
     bind_gradient_metrics,
@@ -44,26 +45,56 @@ def _gradient_norms(kwargs):
 
 
 def _metric_slots(kwargs):
-    """``(where, metric)`` for each metric: ``where`` is the argument and, per output, the output."""
+    """``(argument, output, metric)`` for each metric; ``output`` is None where every output gets the metrics."""
+    from .metrics.per_class import per_output  # here: metrics.base imports this module
     for key in ("metrics", "weighted_metrics"):
         value = kwargs.get(key)
-        if isinstance(value, dict):
-            groups = list(value.items())
-        elif isinstance(value, (list, tuple)) and any(isinstance(item, (list, tuple, dict)) for item in value):
-            groups = list(enumerate(value))  # one list per output
-        else:
+        if not per_output(value):
             groups = [(None, value)]
+        else:
+            groups = list(value.items() if isinstance(value, dict) else enumerate(value))
         for output, metrics in groups:
-            where = key if output is None else f"{key}[{output!r}]"
             for item in tf.nest.flatten(metrics):  # as gradient_norm_metrics reads the argument
                 if item is not None:
-                    yield where, item
+                    yield key, output, item
 
 
 def _check_shared_confusion_matrices(kwargs):
     """Refuse a ConfusionMatrix shared by metrics that Keras feeds different inputs (see ``metrics.per_class``)."""
     from .metrics.per_class import refuse_sharing_across_slots  # here: importing metrics loads every metric class
-    refuse_sharing_across_slots(_metric_slots(kwargs), hint=impl.SHARING_HINT)
+    slots = ((key if output is None else f"{key}[{output!r}]", metric) for key, output, metric in _metric_slots(kwargs))
+    refuse_sharing_across_slots(slots, hint=impl.SHARING_HINT)
+
+
+def _check_metric_names(kwargs):
+    """Refuse two metric objects of one name in one argument (and output), and a metric named ``loss``.
+
+    Keras logs one value per name: Keras 2 raises, Keras 3 renames the second
+    (``f1_0_1``), TF 1.15 keeps the last, and there a per-class view whose
+    updater lost its name left the other views at 0. A metric named ``loss``
+    replaces the loss in the logs on TF 2.x.
+    """
+    seen = {}
+    for key, output, metric in _metric_slots(kwargs):
+        if isinstance(metric, str):
+            name = metric  # Keras names a metric given by name after that name
+        else:
+            name = getattr(metric, "name", None) if isinstance(metric, impl.keras.metrics.Metric) else None
+        if name is None:
+            continue
+        where = key if output is None else f"{key}[{output!r}]"
+        if name == "loss":
+            raise ValueError(f"Invalid metric name 'loss' in {where}: Keras logs the model's loss under that name, "
+                             "so one would replace the other. Give the metric another name=. "
+                             f"Received: {type(metric).__name__}(name='loss')")
+        other = seen.setdefault((key, output, name), metric)
+        if other is not metric:
+            raise ValueError(
+                f"Invalid `{key}`: two metrics in {where} are named {name!r} ({type(other).__name__} and "
+                f"{type(metric).__name__}); Keras logs one value per name, and versions differ in which one it "
+                "keeps or how it renames the other. Give each metric its own name= (per-class views of an "
+                "average=None score are named {name}_{class}). "
+                f"Received: names {[getattr(item, 'name', item) for _, _, item in _metric_slots({key: kwargs[key]})]}")
 
 
 def _per_class_views(kwargs):
@@ -75,53 +106,45 @@ def _per_class_views(kwargs):
 def _per_class_views_after_load(model):
     """Per-class views for ``average=None`` scores of a model Keras compiled while loading it.
 
-    Keras >= 2.2 and Keras 3 build their metric containers at the first step, from ``_user_metrics``.
+    Keras >= 2.2 and Keras 3 build their metric containers at the first step, from the metrics compile was given.
     """
     from .metrics.per_class import expand_for_logs, has_scores
-    for name in ("_compile_metrics", "compiled_metrics"):
-        holder = model.__dict__.get(name)
-        if holder is None or not hasattr(holder, "_user_metrics"):
-            continue
-        given = {"metrics": holder._user_metrics, "weighted_metrics": getattr(holder, "_user_weighted_metrics", None)}
-        if not has_scores(list(given.values())):
-            continue
-        if holder.__dict__.get("_built") and not holder.__dict__.get("_from_serialized"):
-            _undo_output_prefixes(holder)  # TF 2.2-2.5 prefixed the output names, and will again when rebuilt
-        expanded = expand_for_logs(given, loaded=True)
-        holder._user_metrics = expanded["metrics"]
-        if hasattr(holder, "_user_weighted_metrics"):
-            holder._user_weighted_metrics = expanded["weighted_metrics"]
-        if "_built" in holder.__dict__:  # Keras 2's MetricsContainer builds from _metrics
-            holder._metrics, holder._weighted_metrics = expanded["metrics"], expanded["weighted_metrics"]
-            holder._built = False
-        elif holder.__dict__.get("built"):  # Keras 3's CompileMetrics builds from _user_metrics
-            holder.built = False
-
-
-def _undo_output_prefixes(holder):
-    """Give the metrics of a built Keras 2 ``MetricsContainer`` the names they had before its build.
-
-    Building prefixes each metric of a multi-output model with its output's
-    name (``a_f1``, ``a_weighted_f1``); a second build would prefix it again.
-    (From TF 2.6 a container compiled from a saved config is ``_from_serialized``
-    and builds without renaming.)
-    """
-    outputs = list(getattr(holder, "_output_names", None) or [])
-    if len(outputs) < 2:
-        return
-    for attribute, prefixes in (("_metrics", ("{}_",)), ("_weighted_metrics", ("{}_weighted_", "{}_"))):
-        for output, metrics in zip(outputs, getattr(holder, attribute, None) or []):
-            for metric in tf.nest.flatten(metrics):
-                name = getattr(metric, "_name", None)
-                prefix = next((p.format(output) for p in prefixes if name and name.startswith(p.format(output))), None)
-                if prefix:
-                    metric._name = name[len(prefix):]
+    given = impl.compiled_metric_arguments(model)
+    if given is not None and has_scores(list(given.values())):
+        impl.set_compiled_metric_arguments(model, expand_for_logs(given, loaded=True))
 
 
 def _compile_loaded(model, **kwargs):
-    """:func:`compile` for a model compiled from its saved config: its scores share matrices again."""
+    """:func:`compile` for a model compiled from its saved config: its scores share matrices again, its
+    component metrics read its own losses."""
     from .metrics.per_class import expand_for_logs
-    return compile(model, **expand_for_logs(kwargs, loaded=True))
+    kwargs = expand_for_logs(kwargs, loaded=True)
+    kwargs["loss"] = _deserialized_losses(kwargs.get("loss"))
+    bind_component_metrics(kwargs["loss"], _metric_arguments(kwargs), getattr(model, "output_names", None))
+    return compile(model, **kwargs)
+
+
+def _deserialized_losses(loss):
+    """compile's ``loss`` from a saved training config (TF 1.15 leaves configs to compile), as loss objects."""
+    if isinstance(loss, dict) and "class_name" in loss and "config" in loss:
+        return runtime.keras.losses.deserialize(loss)
+    if isinstance(loss, dict):
+        return {key: _deserialized_losses(item) for key, item in loss.items()}
+    if isinstance(loss, (list, tuple)):
+        return type(loss)(_deserialized_losses(item) for item in loss)
+    return loss
+
+
+def _metric_arguments(kwargs):
+    return {key: kwargs.get(key) for key in ("metrics", "weighted_metrics")}
+
+
+def _n_outputs(model):
+    """The number of outputs of ``model``, where compile can know it (functional and built models)."""
+    try:
+        return len(model.outputs or []) or None
+    except (AttributeError, ValueError):  # a subclassed model before its first call
+        return None
 
 
 def compile(model, **kwargs):  # noqa: A001 - mirrors Model.compile
@@ -162,6 +185,8 @@ def compile(model, **kwargs):  # noqa: A001 - mirrors Model.compile
     strategy = getattr(model, "distribute_strategy", None)
     with strategy.scope() if strategy is not None else contextlib.nullcontext():  # views' variables beside the model's
         kwargs = _per_class_views(kwargs)
+    _check_metric_names(kwargs)
+    check_one_loss_per_output(kwargs.get("loss"), _metric_arguments(kwargs), _n_outputs(model))
     bind_input_losses(model, kwargs.get("loss"))
     for key in ("metrics", "weighted_metrics"):
         if kwargs.get(key) is not None:
@@ -194,6 +219,9 @@ def load_model(path, custom_objects=None, compile=True, **kwargs):  # noqa: A002
     if not compile:
         return model
     _per_class_views_after_load(model)
+    given = impl.compiled_metric_arguments(model)
+    if given is not None:
+        bind_component_metrics(model.loss, given, getattr(model, "output_names", None))
     impl.check_metric_outputs(model)
     bind_input_losses(model, impl.compiled_loss_objects(model), only_unbound=True)
     bind_loaded_gradient_metrics(model)

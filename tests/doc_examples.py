@@ -263,6 +263,25 @@ results = evaluate(model, x, y, batch_size=len(x))
 np.testing.assert_allclose(results["low_cost_ce"], results["high_cost_ce"], rtol=1e-5)
 np.testing.assert_allclose(results["low_cost_ce"], results["loss"], rtol=1e-5)
 """
+TWO_PARTS = """
+x = rng.normal(size=(48, 8)).astype("float32")
+ys = [rng.randint(0, 3, size=(48, 1)), rng.randint(0, 3, size=(48, 1))]
+inputs = keras.Input((8,))
+model = keras.Model(inputs, [keras.layers.Dense(3, activation="softmax", name=name)(inputs) for name in "ab"])
+class Parts(compat_metrics.ComponentLoss):
+    components = ("ce", "reg")
+    def call(self, y_true, y_pred):
+        ce = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(y_true, y_pred))
+        reg = 0.01 * tf.reduce_mean(tf.square(y_pred))
+        return self.track("ce", ce) + self.track("reg", reg)
+"""
+CHECK_TWO_PARTS = """
+results = evaluate(model, x, ys, batch_size=len(x))
+for name, y, scores in zip("ab", ys, model.predict(x, batch_size=len(x))):
+    ce = np.mean(-np.log(np.clip(scores[np.arange(len(y)), y[:, 0]], 1e-7, 1.0)))
+    np.testing.assert_allclose([results[name + "_ce"], results[name + "_reg"]],
+                               [ce, 0.01 * np.mean(np.square(scores))], rtol=1e-4)
+"""
 
 # (page, index) -> spec. ``before``: the reason it does not run, which the text
 # just above the block must contain; ``fill``: {placeholder: the user's code}.
@@ -325,6 +344,7 @@ np.testing.assert_allclose(results["loss"], np.mean(per_batch), rtol=1e-4)
 """},
     ("docs/patterns/loss-components.md", 0): {"before": "Before (TF 1.15)"},
     ("docs/patterns/loss-components.md", 1): {"before_glue": LOW_COST, "after": CHECK_LOW_COST},
+    ("docs/patterns/loss-components.md", 2): {"before_glue": TWO_PARTS, "after": CHECK_TWO_PARTS},
     ("docs/patterns/per-class-metrics.md", 0): {"before_glue": TEN_CLASSES,
                                                 "fill": {'history.history["val_f1_6"]':
                                                          'assert len(history.history["val_f1_6"]) == 1',

@@ -576,3 +576,127 @@ def check_subclass_views_keep_constructor_arguments(tmp_path, suffix):
         assert "**kwargs" in str(error), error
     else:
         raise AssertionError("FixedNameRecall cannot build its per-class views, and compile did not say so")
+
+
+# -- component losses of several outputs, saved and loaded ----------------------------------------
+class PartsLoss(compat_metrics.ComponentLoss):
+    components = ("ce", "reg")
+
+    def call(self, y_true, y_pred):
+        ce = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(y_true, y_pred))
+        reg = 0.01 * tf.reduce_mean(tf.square(y_pred))
+        return self.track("ce", ce) + self.track("reg", reg)
+
+
+def _np_parts(labels, probs, batch_size):
+    """PartsLoss's components as Keras reports them: batch means weighted by batch size."""
+    ces, regs, sizes = [], [], []
+    for start in range(0, len(labels), batch_size):
+        ids, scores = labels[start:start + batch_size, 0].astype(int), probs[start:start + batch_size]
+        ces.append(np.mean(-np.log(np.clip(scores[np.arange(len(ids)), ids], 1e-7, 1.0))))
+        regs.append(0.01 * np.mean(np.square(scores)))
+        sizes.append(len(ids))
+    return np.average(ces, weights=sizes), np.average(regs, weights=sizes)
+
+
+def _two_heads():
+    inputs = keras.Input((N_FEATURES,))
+    return keras.Model(inputs, [keras.layers.Dense(N_CLASSES, activation="softmax", name=name)(inputs)
+                                for name in "ab"])
+
+
+def _output_value(results, output, component):
+    """``a_ce`` (TF 1.15-2.5 name a loaded h5's metrics ``a_a_ce``, as plain Keras does)."""
+    found = [value for key, value in results.items() if key.startswith(output + "_") and key.endswith("_" + component)]
+    assert len(found) == 1, (output, component, results)
+    return found[0]
+
+
+def check_component_losses_read_their_own_model_after_loading(tmp_path, suffix):
+    """Each output with its own instance of one ComponentLoss class (so one name), saved, loaded; two such models.
+
+    Loaded metrics found their loss by name, the last one built: a_ce read
+    output b's value (1.1359 where NumPy gives 1.1257), and a model loaded
+    first read the one loaded after it.
+    """
+    x, y = classification_data(n=64)
+    y_b = (y + 1) % N_CLASSES
+    paths = []
+    for epochs in (1, 2):  # two models with different weights
+        model = _two_heads()
+        loss_a, loss_b = PartsLoss(), PartsLoss()
+        compat_metrics.compile(model, optimizer="sgd", loss={"a": loss_a, "b": loss_b},
+                               metrics={"a": loss_a.metrics(), "b": loss_b.metrics()})
+        model.fit(x, [y, y_b], batch_size=16, epochs=epochs, verbose=0)
+        paths.append(str(tmp_path / f"parts_{epochs}{suffix}"))
+        model.save(paths[-1]) if suffix else model.save(paths[-1], save_format="tf")
+    loaded = [compat_metrics.load_model(path) for path in paths]
+    for model in loaded + loaded[:1]:  # the first again, after the second ran
+        results = evaluate_dict(model, x, [y, y_b], batch_size=16)
+        for output, labels, probs in zip("ab", (y, y_b), model.predict(x, batch_size=len(x))):
+            ce, reg = _np_parts(labels, probs, 16)
+            np.testing.assert_allclose([_output_value(results, output, "ce"), _output_value(results, output, "reg")],
+                                       [ce, reg], rtol=1e-4, err_msg=f"output {output}: {results}")
+
+
+def check_one_component_loss_for_two_outputs_is_refused(plain_compile_checked):
+    """One ComponentLoss instance for two outputs: its metrics would read the last output's parts.
+
+    Before, a_ce showed b's value (Keras 2 and 3), or b_ce a's (TF 1.15).
+    ``plain_compile_checked``: a plain ``model.compile`` is refused at the
+    first step too (``tf.function`` steps).
+    """
+    x, y = classification_data(n=32)
+    loss = PartsLoss()
+    model = _two_heads()
+    try:
+        compat_metrics.compile(model, optimizer="sgd", loss=loss, metrics=loss.metrics())
+    except ValueError as error:
+        assert str(error).startswith("Invalid `loss`: one PartsLoss ('PartsLoss') is given for 2 outputs"), error
+    else:
+        raise AssertionError("one ComponentLoss for two outputs was compiled")
+    if not plain_compile_checked:
+        return
+    model = _two_heads()
+    model.compile(optimizer="sgd", loss=loss, metrics=loss.metrics())
+    try:
+        model.fit(x, [y, y], batch_size=16, epochs=1, verbose=0)
+    except ValueError as error:
+        assert "Invalid use of 'PartsLoss': component 'ce' is tracked twice in one step" in str(error), error
+    else:
+        raise AssertionError("one ComponentLoss for two outputs trained without an error")
+
+
+def check_colliding_metric_names_are_refused():
+    """Two metrics of one name in one argument, or a metric named ``loss``: a ValueError on every version.
+
+    Keras 2 raised its own error, Keras 3 renamed one (``f1_0_1``), and TF 1.15
+    kept the last: there a metric named like a per-class view left the other
+    views at 0.0 (f1_1 0.0 where scikit-learn gives 0.29).
+    """
+    parts = PartsLoss()
+    cases = [
+        ([compat_metrics.F1Score(N_CLASSES, name="f1"),
+          compat_metrics.Precision(N_CLASSES, average="macro", name="f1_0")], "two metrics in metrics are named 'f1_0'"),
+        ([keras.metrics.SparseCategoricalAccuracy(name="f1_1"), compat_metrics.F1Score(N_CLASSES, name="f1")],
+         "two metrics in metrics are named 'f1_1'"),
+        ([compat_metrics.F1Score(N_CLASSES, average="macro"), compat_metrics.F1Score(N_CLASSES, average="micro")],
+         "two metrics in metrics are named 'f1_score'"),
+        (["acc", parts.metric("ce", name="acc")], "two metrics in metrics are named 'acc'"),
+        ([parts.metric("ce", name="loss")], "Invalid metric name 'loss' in metrics"),
+    ]
+    for metrics, message in cases:
+        model = classifier()
+        try:
+            compat_metrics.compile(model, optimizer="sgd", loss=parts, metrics=metrics)
+        except ValueError as error:
+            assert str(error).startswith(("Invalid `metrics`: " + message, message)), error
+        else:
+            raise AssertionError(f"compiled metrics named alike: {[getattr(m, 'name', m) for m in metrics]}")
+    x, y = classification_data(n=32)  # the same names on two outputs are two keys
+    model = _two_heads()
+    compat_metrics.compile(model, optimizer="sgd", loss="sparse_categorical_crossentropy",
+                           metrics={"a": [compat_metrics.F1Score(N_CLASSES, name="f1")],
+                                    "b": [compat_metrics.F1Score(N_CLASSES, name="f1")]})
+    results = evaluate_dict(model, x, [y, y], batch_size=16)
+    assert {f"{output}_f1_{i}" for output in "ab" for i in range(N_CLASSES)} <= set(results), results

@@ -55,6 +55,18 @@ def test_subclass_views_keep_constructor_arguments(tmp_path):
     uc.check_subclass_views_keep_constructor_arguments(tmp_path, ".h5")
 
 
+def test_component_losses_read_their_own_model_after_loading(tmp_path):
+    uc.check_component_losses_read_their_own_model_after_loading(tmp_path, ".h5")
+
+
+def test_one_component_loss_for_two_outputs_is_refused():
+    uc.check_one_component_loss_for_two_outputs_is_refused(plain_compile_checked=False)
+
+
+def test_colliding_metric_names_are_refused():
+    uc.check_colliding_metric_names_are_refused()
+
+
 def test_seed_classes_epoch_by_epoch():
     uc.check_seed_classes_epoch_by_epoch()
 

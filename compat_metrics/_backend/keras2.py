@@ -228,6 +228,45 @@ def check_metric_outputs(model):
     """Keras 2 copies a list's metrics for each output: nothing to check."""
 
 
+def compiled_metric_arguments(model):
+    """``{"metrics": ..., "weighted_metrics": ...}`` as given to compile, for a ``MetricsContainer`` (TF >= 2.2);
+    None where compile built the metrics itself (TF 1.15-2.1)."""
+    holder = model.__dict__.get("compiled_metrics")
+    if holder is None or not hasattr(holder, "_user_metrics"):
+        return None
+    return {"metrics": holder._user_metrics, "weighted_metrics": holder._user_weighted_metrics}
+
+
+def set_compiled_metric_arguments(model, arguments):
+    """Replace the metrics of :func:`compiled_metric_arguments`; the container builds again at the next step."""
+    holder = model.compiled_metrics
+    if holder._built and not getattr(holder, "_from_serialized", False):
+        _undo_output_prefixes(holder)  # TF 2.2-2.5 prefixed the output names, and will again when rebuilt
+    holder._user_metrics, holder._user_weighted_metrics = arguments["metrics"], arguments["weighted_metrics"]
+    holder._metrics, holder._weighted_metrics = arguments["metrics"], arguments["weighted_metrics"]
+    holder._built = False
+
+
+def _undo_output_prefixes(holder):
+    """Give the metrics of a built ``MetricsContainer`` the names they had before its build.
+
+    Building prefixes each metric of a multi-output model with its output's
+    name (``a_f1``, ``a_weighted_f1``); a second build would prefix it again.
+    (From TF 2.6 a container compiled from a saved config is ``_from_serialized``
+    and builds without renaming.)
+    """
+    outputs = list(getattr(holder, "_output_names", None) or [])
+    if len(outputs) < 2:
+        return
+    for attribute, prefixes in (("_metrics", ("{}_",)), ("_weighted_metrics", ("{}_weighted_", "{}_"))):
+        for output, metrics in zip(outputs, getattr(holder, attribute, None) or []):
+            for metric in tf.nest.flatten(metrics):
+                name = getattr(metric, "_name", None)
+                prefix = next((p.format(output) for p in prefixes if name and name.startswith(p.format(output))), None)
+                if prefix:
+                    metric._name = name[len(prefix):]
+
+
 def check_step_overrides(model):
     """Raise ``RuntimeError`` for a ``train_step``/``test_step`` override that this Keras never calls.
 

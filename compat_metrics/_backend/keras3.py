@@ -447,14 +447,14 @@ def metrics_per_output(model, kwargs):
     ``average=None`` score (which the library turns into one view per class)
     is refused here, naming the forms that work.
     """
-    from ..metrics.per_class import has_vector_metrics  # here: the metrics import this module
+    from ..metrics.per_class import has_vector_metrics, per_output  # here: the metrics import this module
     outputs = _model_outputs(model)
     if outputs is None or len(outputs) < 2:
         return kwargs
     kwargs = dict(kwargs)
     for key in ("metrics", "weighted_metrics"):
         value = kwargs.get(key)
-        if not isinstance(value, (list, tuple)) or any(isinstance(item, (list, tuple, dict)) for item in value):
+        if not isinstance(value, (list, tuple)) or per_output(value):
             continue
         if len(value) == len(outputs):
             kwargs[key] = [None if item is None else [item] for item in value]
@@ -467,6 +467,21 @@ def metrics_per_output(model, kwargs):
                 f"Give a dict keyed by output name, {{{example}}}, or one list per output. "
                 f"Received: {key}={value!r}")
     return kwargs
+
+
+def compiled_metric_arguments(model):
+    """``{"metrics": ..., "weighted_metrics": ...}`` as given to compile (None before compile)."""
+    holder = model.__dict__.get("_compile_metrics")
+    if holder is None:
+        return None
+    return {"metrics": holder._user_metrics, "weighted_metrics": holder._user_weighted_metrics}
+
+
+def set_compiled_metric_arguments(model, arguments):
+    """Replace the metrics of :func:`compiled_metric_arguments`; ``CompileMetrics`` builds again at the next step."""
+    holder = model._compile_metrics
+    holder._user_metrics, holder._user_weighted_metrics = arguments["metrics"], arguments["weighted_metrics"]
+    holder.built = False
 
 
 _BUILT_SLOTS = (("metrics", "_flat_metrics"), ("weighted_metrics", "_flat_weighted_metrics"))

@@ -33,6 +33,15 @@ from .keras2 import (  # noqa: F401
 
 HONOURS_RUN_TF_FUNCTION = True
 
+
+def compiled_metric_arguments(model):
+    """None: TF1 Keras builds the metrics in ``compile`` (``compat_metrics.load_model`` compiles again)."""
+    return None
+
+
+def set_compiled_metric_arguments(model, arguments):
+    raise NotImplementedError("TF1 Keras builds its metrics in compile")
+
 MECHANISMS = {
     "graph_mode": "always (TF 1.15)",
     "loss_components": "control dependency on a variable assignment",

@@ -22,7 +22,7 @@ import sys
 import tensorflow as tf
 
 from .. import runtime
-from .._backend._common import warn_once
+from .._backend._common import is_library_class, warn_once
 from .._config import init_args as _init_args
 from . import functional as F
 from .base import Metric
@@ -44,10 +44,6 @@ def _called_by_keras_training():
             return True
         frame = frame.f_back
     return False
-
-
-def _is_library_class(cls):
-    return cls.__module__.split(".")[0] == "compat_metrics"
 
 
 def _check_multilabel(multilabel, threshold, num_classes):
@@ -207,7 +203,7 @@ class _Score(_SharedMixin, Metric):
         config = dict(self._own_config(), confusion_matrix=self._cm)
         config.update(changes)
         cls = type(self)
-        if _is_library_class(cls):
+        if is_library_class(cls):
             return cls(**config)
         arguments = _init_args(self)
         arguments["confusion_matrix"] = self._cm
@@ -247,7 +243,7 @@ class _Score(_SharedMixin, Metric):
         """
         config = super().get_config()
         config.pop("confusion_matrix", None)
-        if _is_library_class(type(self)):
+        if is_library_class(type(self)):
             config.update(self._own_config())
             if self.num_classes == 1:
                 config["threshold"] = self.threshold
@@ -257,7 +253,7 @@ class _Score(_SharedMixin, Metric):
     def from_config(cls, config):
         # Registered by class name, these classes would also receive the
         # configs of Keras's own Precision/Recall/F1Score: hand those back.
-        if "num_classes" not in config and _is_library_class(cls):
+        if "num_classes" not in config and is_library_class(cls):
             builtin = getattr(runtime.keras.metrics, cls.__name__, None)
             if builtin is not None:
                 return builtin.from_config(config)

@@ -33,7 +33,7 @@ import tensorflow as tf
 
 from .. import runtime
 from .._backend import impl
-from .._backend._common import mark_library_config
+from .._backend._common import is_library_class, mark_library_config
 from .._config import capture_init_args as _capture_init_args
 from .._config import from_config as _from_config
 from .._config import init_args as _init_args
@@ -226,7 +226,7 @@ class Metric(impl.Metric):
         if "__init__" in cls.__dict__:
             cls.__init__ = _capture_init_args(cls.__dict__["__init__"])
         update_state = cls.__dict__.get("update_state")
-        users = cls.__module__.split(".")[0] != "compat_metrics"  # the library's own classes need neither
+        users = not is_library_class(cls)  # the library's own classes need neither
         if users and callable(update_state) and not getattr(update_state, "_compat_tensor_equality", False):
             cls.update_state = _keras2_ranks(_tf2_tensor_equality(update_state))
         for name in ("reset_state", "reset_states"):

@@ -22,7 +22,7 @@ import tensorflow as tf
 from ._score import READER, UPDATER, _Score
 from .confusion import ConfusionMatrix
 
-__all__ = ["expand_for_logs", "refuse_sharing_across_slots"]
+__all__ = ["expand_for_logs", "per_output", "refuse_sharing_across_slots"]
 
 
 def _is_vector(metric):
@@ -112,13 +112,26 @@ def _is_config(value):
     return isinstance(value, dict) and "class_name" in value and "config" in value
 
 
+def per_output(value):
+    """Whether a ``metrics``/``weighted_metrics`` argument gives each output its own metrics.
+
+    A dict keyed by output name, or a list holding lists (or dicts), one per
+    output; a saved config (a dict with ``class_name`` and ``config``) is one
+    metric. ``compile``'s checks, the views and Keras 3's list mapping all
+    read the argument through this one test.
+    """
+    if isinstance(value, dict):
+        return not _is_config(value)
+    return isinstance(value, (list, tuple)) and any(
+        isinstance(item, (list, tuple)) or (isinstance(item, dict) and not _is_config(item)) for item in value)
+
+
 def _expand_slot(value, relink=False):
-    if isinstance(value, dict) and not _is_config(value):
-        return {key: _expand_slot(item, relink) for key, item in value.items()}
+    if per_output(value):
+        if isinstance(value, dict):
+            return {key: _expand_slot(item, relink) for key, item in value.items()}
+        return type(value)(_expand_slot(item, relink) for item in value)
     if isinstance(value, (list, tuple)):
-        if any(isinstance(item, (list, tuple)) or (isinstance(item, dict) and not _is_config(item))
-               for item in value):  # one entry per output
-            return type(value)(_expand_slot(item, relink) for item in value)
         return _expand_group(list(value), relink)
     if isinstance(value, _Score):
         return _expand_group([value], relink)
