@@ -75,6 +75,9 @@ Flags (all ``bool`` unless noted):
         only the total ``loss``).
     KERAS3_LAYER_METRICS_IN_MODEL: Keras 3's ``model.metrics`` (logs, epoch resets) lists the
         metrics its sublayers own (``Layer.metrics``, Keras >= 3.3, keras#19522; before, only the model's own).
+    CLIPS_BEFORE_APPLY_GRADIENTS: Keras's ``train_step`` clips the gradients (the optimizer's
+        ``clipnorm``/``clipvalue``) before it hands them to ``optimizer.apply_gradients``
+        (``training._minimize`` of TF 2.2/2.3); later Keras clips inside ``apply_gradients``.
     STACK: ``"TF 2.3.4 (Keras 2.4.0)"``, for messages.
     RELEASE: ``(major, minor)`` of TensorFlow, for tables and messages only.
 """
@@ -134,6 +137,8 @@ KERAS3_LAYER_METRICS_IN_MODEL = KERAS3 and hasattr(_keras.layers.Layer, "metrics
 LOAD_ALLOWS_PARTIAL_CHECKPOINT = "allow_partial_checkpoint" in inspect.signature(
     getattr(tf.saved_model, "LoadOptions", lambda: None)).parameters
 METRICS_LIST_PER_OUTPUT = KERAS3 and hasattr(_keras3_module("keras.src.trainers.compile_utils"), "CompileMetrics")
+CLIPS_BEFORE_APPLY_GRADIENTS = not KERAS3 and hasattr(
+    inspect.getmodule(_Model.fit), "_minimize")  # the module of Keras 2's Model (TF 2.2/2.3)
 
 STACK = "TF {} ({} {})".format(TF_VERSION, "tf_keras" if KERAS_FLAVOUR == "tf_keras" else "Keras",
                                KERAS_VERSION)
@@ -149,7 +154,7 @@ NAMES = (
     "KERAS3_NEW_REGISTERED_NAMES", "KERAS3_ASSIGN_RETURNS_VALUE", "KERAS3_VARIABLE_FLOAT",
     "KERAS3_LOSS_MEAN_BY_SAMPLES", "KERAS3_LAYER_METRICS_IN_MODEL", "PER_OUTPUT_LOSS_LOGS",
     "KERAS3_LOADS_SLICED_TENSORS", "KERAS3_SCALES_REPLICA_LOSSES", "DISTRIBUTED_METRICS",
-    "METRICS_LIST_PER_OUTPUT", "LOAD_ALLOWS_PARTIAL_CHECKPOINT",
+    "METRICS_LIST_PER_OUTPUT", "LOAD_ALLOWS_PARTIAL_CHECKPOINT", "CLIPS_BEFORE_APPLY_GRADIENTS",
 )
 
 

@@ -185,3 +185,40 @@ if __name__ == "__main__":
     if sys.argv[1] == "graph":
         tf.compat.v1.disable_v2_behavior()
     _load_and_evaluate(sys.argv[2])
+
+
+class ScaledTargetLoss(compat_metrics.InputLoss):
+    """The loss of a model whose target is ``inputs * y_pred``; two inputs: ``(a + b) * y_pred``."""
+
+    def call(self, inputs, y_true, y_pred):
+        scale = inputs[0] + inputs[1] if isinstance(inputs, (list, tuple)) else inputs
+        return tf.reduce_mean(tf.square(y_true - scale * y_pred), axis=-1)
+
+
+def check_input_loss_sees_inputs_as_the_model_does():
+    """The loss gets the batch as the model's own inputs look, on every version.
+
+    ``x`` of shape ``(n,)`` for ``Input((1,))`` (Keras gives the model
+    ``(n, 1)``): the loss got ``(n,)``, so ``inputs * y_pred`` broadcast to
+    ``(n, n)`` (4.63 where NumPy gives 9.63). ``x`` as a dict for two inputs:
+    the loss got the dict, not the documented list in ``model.inputs`` order.
+    """
+    keras = compat_metrics.keras
+    rng = np.random.RandomState(4)
+    n = 40
+    a, b, y = (rng.normal(size=(n,)).astype("float32") for _ in range(3))
+    y = y[:, None]
+    single = keras.Input((1,), name="a")
+    model = keras.Model(single, keras.layers.Dense(1)(single))
+    compat_metrics.compile(model, optimizer="sgd", loss=ScaledTargetLoss())
+    pred = model.predict(a[:, None], batch_size=n)
+    np.testing.assert_allclose(evaluate_dict(model, a, y, batch_size=n)["loss"],
+                               np.mean(np.square(y - a[:, None] * pred)), rtol=1e-5)
+    inputs = [keras.Input((1,), name="a"), keras.Input((1,), name="b")]
+    model = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.Concatenate()(inputs)))
+    compat_metrics.compile(model, optimizer="sgd", loss=ScaledTargetLoss())
+    pred = model.predict([a[:, None], b[:, None]], batch_size=n)
+    expected = np.mean(np.square(y - (a + b)[:, None] * pred))
+    for x in ({"a": a[:, None], "b": b[:, None]}, [a[:, None], b[:, None]]):
+        np.testing.assert_allclose(evaluate_dict(model, x, y, batch_size=n)["loss"], expected, rtol=1e-5,
+                                   err_msg=type(x).__name__)

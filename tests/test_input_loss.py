@@ -56,3 +56,7 @@ def test_missing_call_is_reported():
 @pytest.mark.parametrize("suffix", saving.save_formats())
 def test_input_loss_model_saves_and_loads_without_custom_objects(tmp_path, suffix):
     saving.check_input_loss_model_roundtrip(tmp_path, suffix)
+
+
+def test_input_loss_sees_inputs_as_the_model_does():
+    scenarios.check_input_loss_sees_inputs_as_the_model_does()

@@ -21,6 +21,10 @@ def test_gradient_norm_is_the_norm_of_the_applied_gradient():
     ts.check_gradient_norm_is_the_applied_gradient()
 
 
+def test_gradient_norm_is_before_clipping():
+    ts.check_gradient_norm_is_before_clipping()
+
+
 @pytest.mark.parametrize("run_eagerly", [False, True], ids=["tf_function", "run_eagerly"])
 def test_gradient_norm_with_run_eagerly(run_eagerly):
     _check_fit_gradient_norm(ts.zero_lr_sgd(), run_eagerly=run_eagerly)

@@ -222,6 +222,23 @@ def check_gradient_norm_is_the_applied_gradient():
     np.testing.assert_allclose(history["gradient_norm"][0], expected, rtol=1e-4)
 
 
+def check_gradient_norm_is_before_clipping():
+    """An optimizer that clips (clipnorm, clipvalue): the logged norm is the gradient's before clipping.
+
+    TF 2.2/2.3 clip before ``apply_gradients``: the norm was the clipped one
+    (1.41 where the gradient's is 32.9).
+    """
+    optimizers = keras.optimizers.legacy if graph_mode() and hasattr(keras.optimizers, "legacy") else keras.optimizers
+    for clip in ({"clipnorm": 0.01}, {"clipvalue": 0.001}):
+        m = compiled_gradient_model(optimizer=optimizers.SGD(learning_rate=0.0, **clip),
+                                    metrics=[compat_metrics.GradientNorm()])
+        x, y = data()
+        norms, sizes = reference_batch_norms(m, x, y)
+        assert min(norms) > 0.1, "the gradients must be clipped for the test to discriminate"
+        history = m.fit(x, y, batch_size=BATCH, epochs=1, verbose=0, shuffle=False).history
+        np.testing.assert_allclose(history["gradient_norm"], [weighted_mean(norms, sizes)], rtol=1e-4, err_msg=str(clip))
+
+
 def check_group_pattern_with_a_second_model_of_the_same_layer_names():
     """A group pattern on layer names works when variable names got suffixes (a second model
     in the same TF1 graph gets ``hidden_1/kernel:0``)."""

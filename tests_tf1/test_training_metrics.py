@@ -19,6 +19,10 @@ def test_gradient_norm_is_the_norm_of_the_applied_gradient():
     ts.check_gradient_norm_is_the_applied_gradient()
 
 
+def test_gradient_norm_is_before_clipping():
+    ts.check_gradient_norm_is_before_clipping()
+
+
 def test_evaluate_before_fit_reports_the_gradient_norm():
     m = ts.compiled_gradient_model()
     x, y = ts.data()

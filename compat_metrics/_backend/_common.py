@@ -184,7 +184,7 @@ def install_input_hook(model, loss, methods):
         x_of, forget = HOOKS[method_name]
 
         def hooked_method(call, *args, _x_of=x_of, _forget=forget, **kwargs):
-            x = _x_of(*args, **kwargs)
+            x = as_model_inputs(model, _x_of(*args, **kwargs))
             for bound in hooked:
                 bound._set_step_inputs(x)
             try:
@@ -197,6 +197,48 @@ def install_input_hook(model, loss, methods):
         wrap(model, method_name, "input_loss", hooked_method, "inputs")
     if loss not in hooked:
         hooked.append(loss)
+
+
+def _rank(value):
+    shape = getattr(value, "shape", None)
+    try:
+        return len(shape)
+    except TypeError:  # a TensorShape of unknown rank
+        return None
+
+
+def as_model_inputs(model, x):
+    """A step's ``x`` as the model's own input tensors look, which TF1-style Keras hands an input loss.
+
+    One tensor, or a list in ``model.inputs`` order (a dict of inputs is read
+    by input name); a batch of rank 1 given its last axis where the model's
+    input has rank 2 (and the reverse), as Keras does before the model sees
+    it: ``inputs * y_pred`` must not broadcast ``(n,)`` against ``(n, 1)``.
+    Unchanged where the model has no symbolic inputs (a subclassed model).
+    """
+    try:
+        inputs = list(model.inputs or [])
+    except (AttributeError, ValueError):
+        return x
+    if not inputs or x is None:
+        return x
+    names = list(getattr(model, "input_names", None) or [str(getattr(t, "name", "")).split(":")[0] for t in inputs])
+    if isinstance(x, dict):
+        if not all(name in x for name in names):
+            return x
+        x = [x[name] for name in names]
+    given = list(x) if isinstance(x, (list, tuple)) else [x]
+    if len(given) != len(inputs):
+        return x
+    adjusted = []
+    for tensor, value in zip(inputs, given):
+        want, have = _rank(tensor), _rank(value)
+        if want == 2 and have == 1:
+            value = tf.expand_dims(value, -1)
+        elif want == 1 and have == 2 and value.shape[-1] == 1:
+            value = tf.squeeze(value, -1)
+        adjusted.append(value)
+    return adjusted[0] if len(adjusted) == 1 else adjusted
 
 
 def model_inputs(model):

@@ -40,9 +40,10 @@ def hook_apply_gradients(model, record, unscale=None, replica_losses_unscaled=Fa
 
     The hook is an attribute of the optimizer instance: it is not saved with
     the model and affects no other optimizer. ``unscale(optimizer,
-    grads_and_vars)``, if given, returns the gradients of the unscaled loss
-    (for a Keras whose ``train_step`` hands the optimizer gradients of a
-    loss-scaled loss). ``replica_losses_unscaled``: see :func:`_all_reduced`.
+    grads_and_vars)``, if given, returns the gradients to record instead: those
+    of the unscaled loss (for a Keras whose ``train_step`` hands the optimizer
+    gradients of a loss-scaled loss), or those before clipping (see
+    :func:`gradients_before_clipping`). ``replica_losses_unscaled``: see :func:`_all_reduced`.
     """
     optimizer = model.optimizer
     if optimizer is None:
@@ -58,6 +59,26 @@ def hook_apply_gradients(model, record, unscale=None, replica_losses_unscaled=Fa
         return call(grads_and_vars, *args, **kwargs)
 
     wrap(optimizer, "apply_gradients", "gradient_norm", apply_gradients, "gradients")
+
+
+def gradients_before_clipping(optimizer):
+    """For a Keras that clips before ``apply_gradients``: an ``unscale`` for :func:`hook_apply_gradients`
+    giving the gradients ``optimizer._clip_gradients`` was handed (what ``GradientNorm`` reports)."""
+    given = []
+
+    def clip_gradients(call, grads, *args, **kwargs):
+        given[:] = [list(grads)]
+        return call(grads, *args, **kwargs)
+
+    wrap(optimizer, "_clip_gradients", "gradient_norm", clip_gradients, "gradients")
+
+    def unclipped(optimizer, grads_and_vars):
+        if not given:
+            return grads_and_vars
+        grads = given.pop()
+        return list(zip(grads, [variable for _, variable in grads_and_vars]))
+
+    return unclipped
 
 
 def _all_reduced(grads_and_vars, replica_losses_unscaled=False):

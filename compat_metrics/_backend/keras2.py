@@ -24,7 +24,13 @@ from ._common import (  # noqa: F401
     state_variable,
     warn_once,
 )
-from ._gradients import compiled_metric_objects, hook_apply_gradients, hook_test_gradients, record_graph_gradients  # noqa: F401
+from ._gradients import (  # noqa: F401
+    compiled_metric_objects,
+    gradients_before_clipping,
+    hook_apply_gradients,
+    hook_test_gradients,
+    record_graph_gradients,
+)
 from ._hooks import wrap
 
 keras = runtime.keras
@@ -46,7 +52,8 @@ MECHANISMS = {
     "reset": "reset_states (reset_state too from TF 2.5)",
     "gradient_norm": ("gradients of total_loss built at compile time (experimental_run_tf_function=False)"
                       if HONOURS_RUN_TF_FUNCTION
-                      else "optimizer.apply_gradients hook; the test_step loss on a tape "
+                      else "optimizer.apply_gradients hook (before clipping: TF 2.2/2.3 clip first, so "
+                           "there from optimizer._clip_gradients); the test_step loss on a tape "
                            "(compute_loss; compiled_loss before TF 2.8)"),
     "layer_add_metric": "Layer.add_metric (Keras's own)",
     "train_step_helper": ("not available (no Model.train_step): clear error" if HONOURS_RUN_TF_FUNCTION
@@ -186,7 +193,8 @@ def bind_gradient_recorder(model, record):
         return
     # TF >= 2.2; and TF 2.0/2.1 with run_eagerly=True (no Keras graph: training
     # only; evaluate would keep the last training value, so it is refused).
-    hook_apply_gradients(model, record)
+    unclipped = gradients_before_clipping(model.optimizer) if caps.CLIPS_BEFORE_APPLY_GRADIENTS else None
+    hook_apply_gradients(model, record, unscale=unclipped)
     if HONOURS_RUN_TF_FUNCTION:
         for name in ("evaluate", "test_on_batch"):
             wrap(model, name, "gradient_norm_eager_evaluate", _refuse_eager_evaluate, "errors")
