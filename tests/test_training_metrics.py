@@ -25,6 +25,10 @@ def test_gradient_norm_is_before_clipping():
     ts.check_gradient_norm_is_before_clipping()
 
 
+def test_validation_values_are_over_batches_in_order():
+    ts.check_validation_values_are_over_batches_in_order()
+
+
 @pytest.mark.parametrize("run_eagerly", [False, True], ids=["tf_function", "run_eagerly"])
 def test_gradient_norm_with_run_eagerly(run_eagerly):
     _check_fit_gradient_norm(ts.zero_lr_sgd(), run_eagerly=run_eagerly)

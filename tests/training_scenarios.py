@@ -222,6 +222,24 @@ def check_gradient_norm_is_the_applied_gradient():
     np.testing.assert_allclose(history["gradient_norm"][0], expected, rtol=1e-4)
 
 
+def check_validation_values_are_over_batches_in_order():
+    """``val_`` values of ``fit`` are over the validation batches in order, every epoch, as ``evaluate``'s.
+
+    TF1-style Keras (TF 1.15, graph mode, TF 2.0/2.1's graph path) split the
+    validation arrays into other batches each epoch: val_gradient_norm 24.1,
+    24.4, 25.3 with fixed weights, where evaluate gives 25.0.
+    """
+    m = compiled_gradient_model()
+    x, y = data()
+    x_val, y_val = data(n=40, seed=5)
+    norms, sizes = reference_batch_norms(m, x_val, y_val)
+    hidden_norms, _ = reference_batch_norms(m, x_val, y_val, is_hidden)
+    history = m.fit(x, y, batch_size=BATCH, epochs=3, verbose=0, shuffle=False,
+                    validation_data=(x_val, y_val)).history
+    np.testing.assert_allclose(history["val_gradient_norm"], [weighted_mean(norms, sizes)] * 3, rtol=1e-4)
+    np.testing.assert_allclose(history["val_hidden_grad"], [hidden_norms[-1]] * 3, rtol=1e-4)
+
+
 def check_gradient_norm_is_before_clipping():
     """An optimizer that clips (clipnorm, clipvalue): the logged norm is the gradient's before clipping.
 

@@ -23,6 +23,10 @@ def test_gradient_norm_is_before_clipping():
     ts.check_gradient_norm_is_before_clipping()
 
 
+def test_validation_values_are_over_batches_in_order():
+    ts.check_validation_values_are_over_batches_in_order()
+
+
 def test_evaluate_before_fit_reports_the_gradient_norm():
     m = ts.compiled_gradient_model()
     x, y = ts.data()

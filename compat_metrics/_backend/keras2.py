@@ -22,6 +22,7 @@ from ._common import (  # noqa: F401
     model_inputs,
     register_serializable,
     state_variable,
+    validation_batches_in_order,
     warn_once,
 )
 from ._gradients import (  # noqa: F401
@@ -40,6 +41,8 @@ Metric = keras.metrics.Metric
 RUN_TF_FUNCTION_FLAG = "experimental_run_tf_function"
 ACCEPTS_AUTO_REDUCTION = True  # Loss(reduction="auto"), which Keras 2 saves
 _backend_module = importlib.import_module(keras.backend.variable.__module__)
+
+validation_batches_in_order()  # TF 2.0/2.1's graph path and graph mode shuffle them in fit
 
 MECHANISMS = {
     "graph_mode": "supported (Keras 2)",
@@ -60,6 +63,9 @@ MECHANISMS = {
                           else "compute_loss/compute_metrics (compiled_loss/compiled_metrics before TF 2.8)"),
     "distributed_metrics": "Keras's own",
     "metrics_per_output": "Keras's own: a metrics list goes to every output, a copy per output",
+    "validation_batches": ("in order: fit's validation loop of the graph path, which shuffles them, "
+                           "patched once" if HONOURS_RUN_TF_FUNCTION
+                           else "in order (Keras's own; graph mode: patched as on TF 1.15)"),
 }
 
 

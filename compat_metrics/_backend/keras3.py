@@ -58,6 +58,7 @@ MECHANISMS = {
                           "ValueError at compile, or at the first step if the outputs were unknown",
     "older_keras3": "Keras 3.0-3.4 brought to later releases: assign returns the value, float() of a "
                     "variable, layer metrics in model.metrics, loss weighted by batch size, sliced inputs load",
+    "validation_batches": "in order (Keras's own)",
 }
 
 

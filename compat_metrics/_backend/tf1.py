@@ -42,6 +42,7 @@ def compiled_metric_arguments(model):
 def set_compiled_metric_arguments(model, arguments):
     raise NotImplementedError("TF1 Keras builds its metrics in compile")
 
+
 MECHANISMS = {
     "graph_mode": "always (TF 1.15)",
     "loss_components": "control dependency on a variable assignment",
@@ -53,6 +54,7 @@ MECHANISMS = {
     "train_step_helper": "not available (no Model.train_step): clear error",
     "distributed_metrics": "Keras's own",
     "metrics_per_output": "Keras's own: a metrics list goes to every output, a copy per output",
+    "validation_batches": "in order: fit's validation loop (training_arrays), which shuffles them, patched once",
 }
 
 
