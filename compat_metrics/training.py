@@ -111,7 +111,7 @@ def _per_class_views_after_load(model):
     from .metrics.per_class import expand_for_logs, has_scores
     given = impl.compiled_metric_arguments(model)
     if given is not None and has_scores(list(given.values())):
-        impl.set_compiled_metric_arguments(model, expand_for_logs(given, loaded=True))
+        impl.rebuild_compiled_metrics(model, lambda arguments: expand_for_logs(arguments, loaded=True))
 
 
 def _compile_loaded(model, **kwargs):

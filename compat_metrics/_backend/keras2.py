@@ -251,11 +251,13 @@ def compiled_metric_arguments(model):
     return {"metrics": holder._user_metrics, "weighted_metrics": holder._user_weighted_metrics}
 
 
-def set_compiled_metric_arguments(model, arguments):
-    """Replace the metrics of :func:`compiled_metric_arguments`; the container builds again at the next step."""
+def rebuild_compiled_metrics(model, build):
+    """Replace the metrics of :func:`compiled_metric_arguments` with ``build(arguments)``; the container
+    builds again at the next step. ``build`` sees the metrics named as compile was given them."""
     holder = model.compiled_metrics
     if holder._built and not getattr(holder, "_from_serialized", False):
         _undo_output_prefixes(holder)  # TF 2.2-2.5 prefixed the output names, and will again when rebuilt
+    arguments = build(compiled_metric_arguments(model))
     holder._user_metrics, holder._user_weighted_metrics = arguments["metrics"], arguments["weighted_metrics"]
     holder._metrics, holder._weighted_metrics = arguments["metrics"], arguments["weighted_metrics"]
     holder._built = False

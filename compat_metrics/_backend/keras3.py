@@ -478,8 +478,10 @@ def compiled_metric_arguments(model):
     return {"metrics": holder._user_metrics, "weighted_metrics": holder._user_weighted_metrics}
 
 
-def set_compiled_metric_arguments(model, arguments):
-    """Replace the metrics of :func:`compiled_metric_arguments`; ``CompileMetrics`` builds again at the next step."""
+def rebuild_compiled_metrics(model, build):
+    """Replace the metrics of :func:`compiled_metric_arguments` with ``build(arguments)``; ``CompileMetrics``
+    builds again at the next step."""
+    arguments = build(compiled_metric_arguments(model))
     holder = model._compile_metrics
     holder._user_metrics, holder._user_weighted_metrics = arguments["metrics"], arguments["weighted_metrics"]
     holder.built = False

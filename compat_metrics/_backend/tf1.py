@@ -39,7 +39,7 @@ def compiled_metric_arguments(model):
     return None
 
 
-def set_compiled_metric_arguments(model, arguments):
+def rebuild_compiled_metrics(model, build):
     raise NotImplementedError("TF1 Keras builds its metrics in compile")
 
 
