@@ -1,7 +1,12 @@
 """Users' own metric, loss and layer code through the library (eager and tf.function)."""
 
+import capability_marks
 import numpy as np
+import pytest
 import user_code_scenarios as uc
+
+import compat_metrics
+from compat_metrics import _capabilities as caps
 
 
 def _value(tensor, metric):
@@ -80,3 +85,20 @@ def test_plain_tracker_component_never_tracked_is_a_clear_error():
 
 def test_rank_one_labels_count_as_on_keras2():
     uc.check_rank_one_labels_count_as_on_keras2()
+
+
+@capability_marks.lacks("SAVED_MODEL_FORMAT", "a SavedModel Keras loads with its metrics")
+@pytest.mark.skipif(caps.KERAS3, reason="Keras 3 saves no SavedModel with model.save")
+def test_saved_model_directory_losing_its_metrics_is_refused(tmp_path):
+    """TF 2.0/2.1 load a SavedModel directory without the metrics it was compiled with: their keys vanished
+    (a MetricLayer's; the library's scores cannot be saved there at all: Keras refuses their variables)."""
+    x, y = uc.classification_data()
+    inputs = compat_metrics.keras.Input((uc.N_FEATURES,))
+    hidden = uc.WarpAccuracy(name="warp")([inputs, inputs, inputs])[0]
+    model = compat_metrics.keras.Model(inputs, compat_metrics.keras.layers.Dense(uc.N_CLASSES, activation="softmax")(hidden))
+    compat_metrics.compile(model, optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x, y, epochs=1, verbose=0)
+    path = str(tmp_path / "saved_model")
+    model.save(path, save_format="tf")
+    with pytest.raises(ValueError, match="^Invalid path for TF .*SavedModel directory"):
+        compat_metrics.load_model(path)

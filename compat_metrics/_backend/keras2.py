@@ -128,6 +128,11 @@ def bind_input_loss(model, loss):
 
 def load_model(path, compile_fn, custom_objects=None, compile=True, **kwargs):  # noqa: A002
     """Load a model saved by Keras; re-bind input losses through ``compile_fn``."""
+    if compile and not caps.SAVED_MODEL_FORMAT and not _is_h5(path):
+        raise ValueError(
+            f"Invalid path for {caps.STACK}: {path} is a SavedModel directory, which this Keras loads without "
+            "the metrics it was compiled with (their keys vanish from evaluate and fit). Save the model as h5 "
+            "(model.save('model.h5')) and load that.")
     if compile and (runtime.in_graph_mode() or HONOURS_RUN_TF_FUNCTION) and _is_h5(path):
         # Keras compiles while loading and, in graph mode, builds the loss at
         # once, before the loss could be given the model's inputs: compile here.
