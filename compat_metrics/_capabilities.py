@@ -75,6 +75,9 @@ Flags (all ``bool`` unless noted):
         only the total ``loss``).
     KERAS3_LAYER_METRICS_IN_MODEL: Keras 3's ``model.metrics`` (logs, epoch resets) lists the
         metrics its sublayers own (``Layer.metrics``, Keras >= 3.3, keras#19522; before, only the model's own).
+    NESTED_LAYER_METRICS: Keras logs what layers inside a nested model add with ``add_metric``
+        under their own keys; TF 1.15 Keras loses those keys and shifts the outer model's onto
+        their values (measured: TF 1.15 wrong; 2.0, 2.1, 2.15 and its graph mode, Keras 3 right).
     CLIPS_BEFORE_APPLY_GRADIENTS: Keras's ``train_step`` clips the gradients (the optimizer's
         ``clipnorm``/``clipvalue``) before it hands them to ``optimizer.apply_gradients``
         (``training._minimize`` of TF 2.2/2.3); later Keras clips inside ``apply_gradients``.
@@ -137,6 +140,7 @@ KERAS3_LAYER_METRICS_IN_MODEL = KERAS3 and hasattr(_keras.layers.Layer, "metrics
 LOAD_ALLOWS_PARTIAL_CHECKPOINT = "allow_partial_checkpoint" in inspect.signature(
     getattr(tf.saved_model, "LoadOptions", lambda: None)).parameters
 METRICS_LIST_PER_OUTPUT = KERAS3 and hasattr(_keras3_module("keras.src.trainers.compile_utils"), "CompileMetrics")
+NESTED_LAYER_METRICS = TF_VERSION >= Version("2.0")
 CLIPS_BEFORE_APPLY_GRADIENTS = not KERAS3 and hasattr(
     inspect.getmodule(_Model.fit), "_minimize")  # the module of Keras 2's Model (TF 2.2/2.3)
 
@@ -155,6 +159,7 @@ NAMES = (
     "KERAS3_LOSS_MEAN_BY_SAMPLES", "KERAS3_LAYER_METRICS_IN_MODEL", "PER_OUTPUT_LOSS_LOGS",
     "KERAS3_LOADS_SLICED_TENSORS", "KERAS3_SCALES_REPLICA_LOSSES", "DISTRIBUTED_METRICS",
     "METRICS_LIST_PER_OUTPUT", "LOAD_ALLOWS_PARTIAL_CHECKPOINT", "CLIPS_BEFORE_APPLY_GRADIENTS",
+    "NESTED_LAYER_METRICS",
 )
 
 

@@ -180,6 +180,7 @@ def compile(model, **kwargs):  # noqa: A001 - mirrors Model.compile
     runtime.check_graph_mode_supported("compat_metrics.compile")
     impl.check_step_overrides(model)
     impl.check_distributed_metrics(model)
+    impl.check_layer_metrics(model)
     kwargs = impl.metrics_per_output(model, kwargs)
     _check_shared_confusion_matrices(kwargs)
     strategy = getattr(model, "distribute_strategy", None)

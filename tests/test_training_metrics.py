@@ -29,6 +29,10 @@ def test_validation_values_are_over_batches_in_order():
     ts.check_validation_values_are_over_batches_in_order()
 
 
+def test_layer_metric_called_twice_or_nested():
+    ts.check_layer_metric_called_twice_or_nested()
+
+
 @pytest.mark.parametrize("run_eagerly", [False, True], ids=["tf_function", "run_eagerly"])
 def test_gradient_norm_with_run_eagerly(run_eagerly):
     _check_fit_gradient_norm(ts.zero_lr_sgd(), run_eagerly=run_eagerly)

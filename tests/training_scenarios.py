@@ -605,3 +605,60 @@ elif __name__ == "__main__":
     if sys.argv[1] == "graph":
         tf.compat.v1.disable_v2_behavior()
     _load_in_fresh_process(sys.argv[2])
+
+
+class RowMean(compat_metrics.MetricLayer):
+    """The mean activation of each sample."""
+
+    def compute(self, inputs):
+        return tf.reduce_mean(inputs, axis=-1)
+
+
+def _outputs_of(m, names, x):
+    probe = keras.Model(m.inputs, [m.get_layer(name).output for name in names])
+    out = probe.predict(x, batch_size=len(x))
+    return out if isinstance(out, list) else [out]
+
+
+def check_layer_metric_called_twice_or_nested():
+    """One MetricLayer called at two places logs the mean of both calls; one inside a nested model its own key.
+
+    TF1-style graphs logged only the last call (a: 0.0054, b: -0.1290, logged
+    -0.1290 where the other versions give the mean -0.0618), and TF 1.15 lost a
+    nested model's keys and shifted the outer model's onto their values: both
+    are a ValueError there (capability NESTED_LAYER_METRICS; graph mode).
+    """
+    x, y = data()
+    inputs = keras.Input((N_FEATURES,))
+    shared = RowMean(name="row_mean")
+    a = shared(keras.layers.Dense(4, name="a")(inputs))
+    b = shared(keras.layers.Dense(4, name="b")(inputs))
+    twice = keras.Model(inputs, keras.layers.Dense(N_OUTPUTS)(keras.layers.Concatenate()([a, b])))
+    try:
+        compat_metrics.compile(twice, optimizer=zero_lr_sgd(), loss="mse")
+    except ValueError as error:
+        assert graph_mode(), error
+        assert str(error).startswith("Invalid model for TF") and "is called 2 times" in str(error), error
+    else:
+        assert not graph_mode(), "a layer metric called twice compiled in graph mode"
+        history = twice.fit(x, y, batch_size=len(x), epochs=1, verbose=0).history
+        a_out, b_out = _outputs_of(twice, ["a", "b"], x)
+        np.testing.assert_allclose(history["row_mean"], [np.mean([a_out.mean(), b_out.mean()])], rtol=1e-4, atol=1e-6)
+    inner_inputs = keras.Input((N_FEATURES,))
+    encoder = keras.Model(inner_inputs, RowMean(name="inner_mean")(keras.layers.Dense(4, name="hid")(inner_inputs)),
+                          name="encoder")
+    outer_inputs = keras.Input((N_FEATURES,))
+    outer_mean = RowMean(name="outer_mean")(outer_inputs)
+    nested = keras.Model(outer_inputs, keras.layers.Dense(N_OUTPUTS)(
+        keras.layers.Concatenate()([encoder(outer_inputs), outer_mean])))
+    try:
+        compat_metrics.compile(nested, optimizer=zero_lr_sgd(), loss="mse")
+    except ValueError as error:
+        assert not compat_metrics._capabilities.NESTED_LAYER_METRICS, error
+        assert "of the nested model 'encoder' log metrics" in str(error), error
+        return
+    assert compat_metrics._capabilities.NESTED_LAYER_METRICS, "TF 1.15 compiled a nested model's layer metrics"
+    results = evaluate_dict(nested, x, y)
+    hidden = keras.Model(encoder.inputs, encoder.get_layer("hid").output).predict(x, batch_size=len(x))
+    np.testing.assert_allclose([results["inner_mean"], results["outer_mean"]], [hidden.mean(), x.mean()],
+                               rtol=1e-4, atol=1e-6, err_msg=str(results))

@@ -27,6 +27,10 @@ def test_validation_values_are_over_batches_in_order():
     ts.check_validation_values_are_over_batches_in_order()
 
 
+def test_layer_metric_called_twice_or_nested():
+    ts.check_layer_metric_called_twice_or_nested()
+
+
 def test_evaluate_before_fit_reports_the_gradient_norm():
     m = ts.compiled_gradient_model()
     x, y = ts.data()

@@ -337,3 +337,51 @@ def validation_batches_in_order():
         model_iteration.__doc__ = original.__doc__
         model_iteration._compat_metrics_in_order = True
         module.model_iteration = model_iteration
+
+
+def _adds_metrics(layer):
+    """Whether ``layer`` logs values with ``add_metric`` (Keras 2 keeps their ``Mean`` in ``_metrics``)."""
+    from ..layer_metrics import MetricLayer
+    return isinstance(layer, MetricLayer) or (
+        not isinstance(layer, runtime.keras.Model) and bool(getattr(layer, "_metrics", None)))
+
+
+def _calls_in(model, layer):
+    """How many of ``layer``'s calls belong to ``model``'s graph (Keras 2 functional models; 1 otherwise)."""
+    nodes = getattr(model, "_network_nodes", None)
+    if nodes is None:
+        return 1
+    return sum(1 for index in range(len(getattr(layer, "_inbound_nodes", []))) if f"{layer.name}_ib-{index}" in nodes)
+
+
+def refuse_layer_metrics(model, nested, reused):
+    """Refuse layers whose ``add_metric`` values TF1-style Keras misreports, with a ``ValueError``.
+
+    ``reused``: a layer called twice in one model logs only its last call in
+    TF1-style graphs (the mean of both calls elsewhere). ``nested``: TF 1.15
+    loses the keys of such layers inside a nested model, and the outer
+    model's keys shift onto their values.
+    """
+    for layer in getattr(model, "layers", []):
+        if isinstance(layer, runtime.keras.Model):
+            inner = [sub.name for sub in _all_layers(layer) if _adds_metrics(sub)]
+            if nested and inner:
+                raise ValueError(
+                    f"Invalid model for {caps.STACK}: layers {inner} of the nested model {layer.name!r} log "
+                    "metrics (MetricLayer, add_metric), and this Keras reports them under other keys (theirs go "
+                    "missing, the outer model's shift onto their values). Call them in the outermost model, "
+                    f"or use TF >= 2.0. Received: model {model.name!r} holding model {layer.name!r}")
+            refuse_layer_metrics(layer, nested, reused)
+        elif reused and _adds_metrics(layer) and _calls_in(model, layer) > 1:
+            raise ValueError(
+                f"Invalid model for {caps.STACK}: layer {layer.name!r} logs a metric and is called "
+                f"{_calls_in(model, layer)} times in model {model.name!r}; in graph mode Keras logs only its "
+                "last call (the mean of all calls elsewhere). Use one instance per call, each with its own "
+                "name. Received: the same layer object at several places of the model")
+
+
+def _all_layers(model):
+    for layer in getattr(model, "layers", []):
+        yield layer
+        if isinstance(layer, runtime.keras.Model):
+            yield from _all_layers(layer)

@@ -20,6 +20,7 @@ from ._common import (  # noqa: F401
     compiled_loss_objects,
     install_input_hook,
     model_inputs,
+    refuse_layer_metrics,
     register_serializable,
     state_variable,
     validation_batches_in_order,
@@ -224,6 +225,12 @@ def _refuse_eager_evaluate(call_next, *args, **kwargs):
 def layer_add_metric(layer, value, name):
     """Keras 2 keeps ``Layer.add_metric``: a mean of ``value`` logged as ``name``."""
     layer.add_metric(value, aggregation="mean", name=name)
+
+
+def check_layer_metrics(model):
+    """Graph mode logs only the last call of a layer called twice that adds metrics: refused there."""
+    if runtime.in_graph_mode():
+        refuse_layer_metrics(model, nested=False, reused=True)
 
 
 def distinct_output_names(layer, outputs):

@@ -6,6 +6,8 @@ the model's symbolic inputs, and ``tf.keras.utils.register_keras_serializable``
 does not exist (registration goes through ``get_custom_objects``).
 """
 
+from .. import _capabilities as caps
+from ._common import refuse_layer_metrics
 from ._gradients import compiled_metric_objects, record_graph_gradients  # noqa: F401
 from .keras2 import (  # noqa: F401
     ACCEPTS_AUTO_REDUCTION,
@@ -32,6 +34,11 @@ from .keras2 import (  # noqa: F401
 )
 
 HONOURS_RUN_TF_FUNCTION = True
+
+
+def check_layer_metrics(model):
+    """TF 1.15 Keras misreports ``add_metric`` values of a layer called twice or inside a nested model."""
+    refuse_layer_metrics(model, nested=not caps.NESTED_LAYER_METRICS, reused=True)
 
 
 def compiled_metric_arguments(model):
