@@ -70,6 +70,13 @@ KNOWN_LIMITS = (
     ("Keras 3, a multi-output model: a metrics list holding an average=None score without one entry per "
      "output, or a ConfusionMatrix read by two outputs: ValueError",
      "test_metrics.py::test_a_matrix_read_by_two_outputs_is_refused_or_right"),
+    ("Graph mode (TF 1.15, eager execution disabled): a layer logging a metric (MetricLayer, add_metric) "
+     "called at two places of a model, which Keras logs for its last call only: ValueError at compile; on "
+     "TF 1.15 also such a layer inside a nested model, whose keys Keras loses",
+     "test_training_metrics.py::test_layer_metric_called_twice_or_nested"),
+    ("TF 2.0/2.1: load_model of a SavedModel directory, which Keras loads without its compiled metrics: "
+     "ValueError naming h5",
+     "test_user_code.py::test_saved_model_directory_losing_its_metrics_is_refused"),
 )
 
 PROBE = r"""
