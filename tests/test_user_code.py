@@ -17,6 +17,10 @@ def test_reset_overrides_run_each_epoch():
     uc.check_reset_overrides_run_each_epoch()
 
 
+def test_result_returning_its_variable_keeps_the_training_value():
+    uc.check_result_returning_its_variable_keeps_the_training_value()
+
+
 def test_user_calls_to_either_reset_name_reset_the_state():
     uc.check_user_calls_both_reset_names(_value)
 

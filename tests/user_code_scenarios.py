@@ -100,6 +100,22 @@ def check_reset_overrides_run_each_epoch(epochs=3):
     np.testing.assert_allclose(history.history["offset_count"], [float(len(x))] * epochs, rtol=1e-6)
 
 
+def check_result_returning_its_variable_keeps_the_training_value(epochs=2):
+    """Seed 002's ``result()`` returns ``self.true_positives``: with validation data, History's training value
+    is the training count, not the validation count Keras 3.15 read later from the variable (7 where NumPy
+    gives 29)."""
+    x, y = classification_data()
+    x_val, y_val = classification_data(n=24, seed=9)
+    model = classifier()
+    model.trainable = False
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=[CategoricalTruePositives()])
+    history = model.fit(x, y, batch_size=16, epochs=epochs, verbose=0, validation_data=(x_val, y_val)).history
+    for prefix, inputs, labels in (("", x, y), ("val_", x_val, y_val)):
+        expected = float(np.sum(model.predict(inputs).argmax(axis=1) == labels[:, 0]))
+        np.testing.assert_allclose(history[prefix + "categorical_true_positives"], [expected] * epochs, rtol=1e-6,
+                                   err_msg=prefix)
+
+
 def check_user_calls_both_reset_names(evaluate):
     """``reset_states()`` and ``reset_state()`` called by user code zero the count on every version.
 

@@ -172,6 +172,28 @@ def _keras2_ranks(method):
     return _named_like(wrapped, method, _compat_tensor_equality=getattr(method, "_compat_tensor_equality", False))
 
 
+def _is_variable(value):
+    return isinstance(value, tf.Variable) or (hasattr(value, "assign") and hasattr(value, "value")
+                                              and not isinstance(value, (tf.Tensor, np.ndarray)))
+
+
+def _result_as_tensors(method):
+    """Wrap a user's ``result`` so that returning a state variable returns its value now.
+
+    The keras.io ``CategoricalTruePositives`` body ends ``return
+    self.true_positives``. Keras 3.15 keeps what ``result`` returned in the
+    training logs until the epoch ends, after validation has reset and
+    refilled the variable: History showed the validation count (7 where
+    NumPy gives 29). A tensor read here holds the training value on every version.
+    """
+
+    def wrapped(self, *args, **kwargs):
+        return tf.nest.map_structure(lambda value: tf.identity(value) if _is_variable(value) else value,
+                                     method(self, *args, **kwargs))
+
+    return _named_like(wrapped, method, _compat_result_as_tensors=True)
+
+
 class _Elementwise:
     """A function descriptor marking the patched ``Tensor.__eq__``/``__ne__``."""
 
@@ -229,6 +251,9 @@ class Metric(impl.Metric):
         users = not is_library_class(cls)  # the library's own classes need neither
         if users and callable(update_state) and not getattr(update_state, "_compat_tensor_equality", False):
             cls.update_state = _keras2_ranks(_tf2_tensor_equality(update_state))
+        result = cls.__dict__.get("result")
+        if users and callable(result) and not getattr(result, "_compat_result_as_tensors", False):
+            cls.result = _result_as_tensors(result)
         for name in ("reset_state", "reset_states"):
             method = cls.__dict__.get(name)
             if callable(method) and not getattr(method, "_compat_runs_in_graph_mode", False):
