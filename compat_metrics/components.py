@@ -28,7 +28,7 @@ import tensorflow as tf
 
 from . import runtime
 from ._backend import impl
-from ._backend._common import orders_stateful_ops
+from ._backend._common import called_by_keras, orders_stateful_ops
 from ._config import capture_init_args, init_args_config, loss_from_config
 from ._ordering import StateOrder
 from ._readout import ReadoutMetric
@@ -160,10 +160,29 @@ class ComponentTracker:
         assign = variable.assign(tf.cast(value, self.dtype), read_value=False)
         if tf.executing_eagerly():
             return value
+        self._check_built_once(component)
         if self._order.wrote(component, assign) and runtime.in_graph_mode():
             tf.compat.v1.add_to_collection(tf.compat.v1.GraphKeys.UPDATE_OPS, self._order.writes()[component])
         with tf.control_dependencies([assign]):
             return tf.identity(value)
+
+    def _check_built_once(self, component=None):
+        """Refuse building ``component`` (any, if None) a second time in one TF1-style graph outside Keras.
+
+        Its one variable cannot hold two heads' values (a training and an
+        evaluation head calling one loss instance): ``update_ops()`` and the
+        reads would follow the last build. (Keras builds the loss again when a
+        model is compiled again, and then uses only the last build.)
+        """
+        built = self._order.writes()
+        if (component in built if component is not None else built) and not called_by_keras():
+            name = component if component is not None else next(iter(built))
+            raise ValueError(
+                f"Invalid use of {self.name!r}: component {name!r} is built a second time in this graph (a "
+                "training and an evaluation head calling one loss instance?), and its one variable cannot hold "
+                "both heads' values: update_ops() and the reads would follow the last build. Give each head its "
+                "own loss instance with its own name, e.g. MyLoss(name='train_loss') and MyLoss(name='eval_loss'). "
+                f"Received: a second build of {name!r} in one graph")
 
     def _check_one_write_per_step(self, component):
         """Refuse a second ``track`` of ``component`` in one ``tf.function`` step (per replica).
@@ -363,6 +382,11 @@ class ComponentLoss(impl.Loss):
         name = name or type(self).__name__
         super().__init__(name=name, **kwargs)
         self.tracker = ComponentTracker(components or type(self).components, name=name)
+
+    def __call__(self, *args, **kwargs):
+        # Checked here too, before Keras runs call (through AutoGraph, which would bury the message).
+        self.tracker._check_built_once()
+        return super().__call__(*args, **kwargs)
 
     def track(self, component, value):
         """See :meth:`ComponentTracker.track`."""

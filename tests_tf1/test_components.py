@@ -98,6 +98,32 @@ def test_raw_training_loop_runs_assignments_through_update_ops():
     np.testing.assert_allclose(reg, scenarios.np_reg(before), rtol=1e-5)
 
 
+def test_one_loss_instance_for_a_training_and_an_evaluation_head_is_refused():
+    """The TF1 two-head pattern: one instance's variable held the last-built head's value (eval ce 3.5 read
+    after a training step whose ce is 14.0); one instance per head tracks each head's own value."""
+    x, y = scenarios.data()
+    features = v1.placeholder(tf.float32, (None, scenarios.N_FEATURES))
+    labels = v1.placeholder(tf.float32, (None, scenarios.N_OUTPUTS))
+    dense = v1.layers.Dense(scenarios.N_OUTPUTS)
+    train_logits, eval_logits = dense(2.0 * features), dense(features)  # e.g. dropout in the training head
+    shared = scenarios.SeedLoss()
+    shared(labels, train_logits)
+    with pytest.raises(ValueError, match="^Invalid use of 'SeedLoss': component 'ce' is built a second time"):
+        shared(labels, eval_logits)
+    train_part, eval_part = scenarios.SeedLoss(name="train_loss"), scenarios.SeedLoss(name="eval_loss")
+    train_loss, eval_loss = train_part(labels, train_logits), eval_part(labels, eval_logits)
+    step = tf.group(v1.train.GradientDescentOptimizer(0.0).minimize(train_loss), *train_part.update_ops())
+    with v1.Session() as session:
+        session.run(v1.global_variables_initializer())
+        before = session.run(train_logits, {features: x})
+        session.run(step, {features: x, labels: y})
+        session.run(eval_loss, {features: x, labels: y})
+        ce, eval_ce = session.run([train_part.variable("ce"), eval_part.variable("ce")])
+        evaluated = session.run(eval_logits, {features: x})
+    np.testing.assert_allclose(ce, scenarios.np_sigmoid_ce(y, before), rtol=1e-5)
+    np.testing.assert_allclose(eval_ce, scenarios.np_sigmoid_ce(y, evaluated), rtol=1e-5)
+
+
 def test_keras_fit_and_evaluate_match_numpy():
     model, _ = scenarios.compiled_seed_model()
     x, y = scenarios.data()

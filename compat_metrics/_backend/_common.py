@@ -12,6 +12,21 @@ from ._hooks import state, wrap
 _WARNED = set()
 
 
+# Modules of the Keras training loops and compile (fit/evaluate/compile) of every supported Keras.
+_KERAS_ENGINES = ("keras.src.trainers", "keras.src.engine", "keras.engine", "tf_keras.src.engine",
+                  "tensorflow.python.keras.engine", "tensorflow_core.python.keras.engine")
+
+
+def called_by_keras():
+    """Whether the caller's caller runs inside Keras's ``fit``/``evaluate``/``compile`` code."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        if frame.f_globals.get("__name__", "").startswith(_KERAS_ENGINES):
+            return True
+        frame = frame.f_back
+    return False
+
+
 def warn_once(key, message):
     """Emit ``message`` as a UserWarning the first time ``key`` is seen, pointing at the caller's code."""
     if key not in _WARNED:

@@ -17,12 +17,11 @@ share by counting updates (see :mod:`.confusion`).
 """
 
 import numbers
-import sys
 
 import tensorflow as tf
 
 from .. import runtime
-from .._backend._common import is_library_class, warn_once
+from .._backend._common import called_by_keras, is_library_class, warn_once
 from .._config import init_args as _init_args
 from . import functional as F
 from .base import Metric
@@ -31,20 +30,6 @@ from .confusion import ConfusionMatrix, _check_class_names, _check_threshold, _S
 __all__ = []
 
 UPDATER, READER = "updater", "reader"
-
-# Modules of the Keras training loops (fit/evaluate) of every supported Keras.
-_KERAS_ENGINES = ("keras.src.trainers", "keras.src.engine", "keras.engine", "tf_keras.src.engine",
-                  "tensorflow.python.keras.engine", "tensorflow_core.python.keras.engine")
-
-
-def _called_by_keras_training():
-    frame = sys._getframe(2)
-    while frame is not None:
-        if frame.f_globals.get("__name__", "").startswith(_KERAS_ENGINES):
-            return True
-        frame = frame.f_back
-    return False
-
 
 def _check_multilabel(multilabel, threshold, num_classes):
     """``multilabel=None`` (default): per column when a threshold is given with more than two classes,
@@ -152,7 +137,7 @@ class _Score(_SharedMixin, Metric):
         values = self._values()
         if self.class_index is not None:
             return values[self.class_index]
-        if self.average is None and not self.__dict__.get("_vector_warned") and _called_by_keras_training():
+        if self.average is None and not self.__dict__.get("_vector_warned") and called_by_keras():
             self.__dict__["_vector_warned"] = True
             warn_once(("vector-metric", id(self)),
                       f"compat_metrics: metric {self.name!r} (average=None) gives Keras a vector of {self.num_classes} per-class values, "
