@@ -69,12 +69,21 @@ class ReadoutMetric(Metric):
         """The scalar value of this step (ordered after the op that produced it)."""
         raise NotImplementedError
 
+    # False: a step whose value is not finite is not counted (GradientNorm under a loss-scale optimizer,
+    # which skips such a step: its float16 gradients overflowed, the float32 ones are unknown).
+    _counts_non_finite = True
+
     @tf.autograph.experimental.do_not_convert  # plain TF ops; the readers' Python must not be converted
     def update_state(self, y_true, y_pred, sample_weight=None):
         value = tf.cast(self.step_value(), self.dtype)
+        counted = None if self._counts_non_finite else tf.math.is_finite(value)
+        if counted is not None:
+            value = tf.where(counted, value, tf.zeros_like(value))
         if self.reduction == "last":
-            return self.last.assign(value)
+            return self.last.assign(value if counted is None else tf.where(counted, value, tf.convert_to_tensor(self.last)))
         batch = tf.cast(tf.shape(tf.nest.flatten(y_pred)[0])[0], self.dtype)
+        if counted is not None:
+            batch = batch * tf.cast(counted, self.dtype)
         return self.state.assign_add(tf.stack([value * batch, batch]))
 
     def result(self):

@@ -87,6 +87,7 @@ class ComponentTracker:
         self._tracked = []
         self._in_call = None  # components tracked by the ComponentLoss.call running now
         self._step_writes = weakref.WeakKeyDictionary()  # tf.function graph -> {(replica, component)}
+        self._one_build_per_graph = True  # see _check_built_once (GradientNorm's store is rebuilt on recompile)
         _TRACKERS.setdefault(name, weakref.WeakSet()).add(self)
         for component in self._declared or ():
             self.variable(component)
@@ -174,6 +175,8 @@ class ComponentTracker:
         reads would follow the last build. (Keras builds the loss again when a
         model is compiled again, and then uses only the last build.)
         """
+        if not self._one_build_per_graph:
+            return
         built = self._order.writes()
         if (component in built if component is not None else built) and not called_by_keras():
             name = component if component is not None else next(iter(built))

@@ -126,6 +126,7 @@ class GradientNorm(ReadoutMetric):
         super().__init__(reduction=reduction, name=name, dtype=dtype, **kwargs)
         # The tracker stores each step's norm and orders the metric's read after the store.
         self._norm_store = ComponentTracker(("norm",), name=f"{name}_{next(_COUNTER)}")
+        self._norm_store._one_build_per_graph = False  # built again, after Keras's compile, by each compile
         self.variables_pattern = variables
         self._gradient_source = False
 
@@ -240,6 +241,7 @@ def bind_gradient_metrics(model, metrics=None):
     paths = layer_paths(model)
     for metric in metrics:
         metric._connect(paths)
+        metric._counts_non_finite = not impl.skips_non_finite_steps(model.optimizer)
     bound[:] = metrics  # a new compile replaces the metrics of the previous one
     impl.bind_gradient_recorder(model, _recorder(model, bound))
     return metrics

@@ -29,6 +29,11 @@ def test_validation_values_are_over_batches_in_order():
     ts.check_validation_values_are_over_batches_in_order()
 
 
+@capability_marks.loss_scale_optimizer
+def test_gradient_norm_leaves_out_the_steps_a_loss_scale_optimizer_skips():
+    ts.check_gradient_norm_leaves_out_the_steps_a_loss_scale_optimizer_skips()
+
+
 def test_layer_metric_called_twice_or_nested():
     ts.check_layer_metric_called_twice_or_nested()
 

@@ -662,3 +662,38 @@ def check_layer_metric_called_twice_or_nested():
     hidden = keras.Model(encoder.inputs, encoder.get_layer("hid").output).predict(x, batch_size=len(x))
     np.testing.assert_allclose([results["inner_mean"], results["outer_mean"]], [hidden.mean(), x.mean()],
                                rtol=1e-4, atol=1e-6, err_msg=str(results))
+
+
+def _np_linear_gradient_norm(weights, x, y):
+    """Norm of the MSE gradient of ``Dense -> Dense`` (no activation), by NumPy in float64."""
+    kernel1, bias1, kernel2, bias2 = (np.asarray(w, np.float64) for w in weights)
+    hidden = x @ kernel1 + bias1
+    d_pred = 2.0 * (hidden @ kernel2 + bias2 - y) / y.size
+    d_hidden = d_pred @ kernel2.T
+    parts = [x.T @ d_hidden, d_hidden.sum(0), hidden.T @ d_pred, d_pred.sum(0)]
+    return float(np.sqrt(sum(np.sum(np.square(p)) for p in parts)))
+
+
+def check_gradient_norm_leaves_out_the_steps_a_loss_scale_optimizer_skips():
+    """Mixed precision: a step whose float16 gradients overflow at the loss scale is skipped by the optimizer
+    and not counted, instead of making the epoch's norm inf (inf where NumPy gives 3.56)."""
+    policy = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        inputs = keras.Input((N_FEATURES,))
+        hidden = keras.layers.Dense(4, name="hidden")(inputs)
+        m = keras.Model(inputs, keras.layers.Dense(N_OUTPUTS, dtype="float32", name="head")(hidden))
+    finally:
+        keras.mixed_precision.set_global_policy(policy)
+    compat_metrics.compile(m, optimizer=keras.mixed_precision.LossScaleOptimizer(keras.optimizers.SGD(0.0)),
+                           loss="mse", metrics=[compat_metrics.GradientNorm(),
+                                                compat_metrics.GradientNorm(name="last_norm", reduction="last")])
+    x, y = data()
+    x[:BATCH] *= 300.0  # the first batch's gradient times the initial scale 2**15 overflows float16
+    x[BATCH:] *= 0.1
+    weights = m.get_weights()
+    norms = [_np_linear_gradient_norm(weights, x[s:s + BATCH], y[s:s + BATCH]) for s in range(0, len(x), BATCH)]
+    assert norms[0] * 2 ** 15 > 65504 > max(norms[1:]) * 2 ** 14, norms
+    history = m.fit(x, y, batch_size=BATCH, epochs=1, verbose=0, shuffle=False).history
+    np.testing.assert_allclose(history["gradient_norm"], [np.mean(norms[1:])], rtol=1e-2)
+    np.testing.assert_allclose(history["last_norm"], [norms[-1]], rtol=1e-2)

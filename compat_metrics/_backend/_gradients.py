@@ -61,6 +61,12 @@ def hook_apply_gradients(model, record, unscale=None, replica_losses_unscaled=Fa
     wrap(optimizer, "apply_gradients", "gradient_norm", apply_gradients, "gradients")
 
 
+def skips_non_finite_steps(optimizer):
+    """Whether ``optimizer`` skips a step whose gradients are not finite (a dynamic loss-scale optimizer)."""
+    loss_scaling = any(cls.__name__.startswith("LossScaleOptimizer") for cls in type(optimizer).__mro__)
+    return loss_scaling and bool(getattr(optimizer, "dynamic", True))  # Keras 2.11-2.15: LossScaleOptimizerV3
+
+
 def gradients_before_clipping(optimizer):
     """For a Keras that clips before ``apply_gradients``: an ``unscale`` for :func:`hook_apply_gradients`
     giving the gradients ``optimizer._clip_gradients`` was handed (what ``GradientNorm`` reports)."""

@@ -32,6 +32,7 @@ from ._gradients import (  # noqa: F401
     hook_apply_gradients,
     hook_test_gradients,
     record_graph_gradients,
+    skips_non_finite_steps,
 )
 from ._hooks import wrap
 

@@ -24,7 +24,12 @@ import tensorflow as tf
 from .. import _capabilities as caps
 from .. import runtime
 from ._common import compiled_loss_objects, install_input_hook, register_serializable, state_variable, warn_once  # noqa: F401
-from ._gradients import compiled_metric_objects, hook_apply_gradients, hook_test_gradients  # noqa: F401
+from ._gradients import (  # noqa: F401
+    compiled_metric_objects,
+    hook_apply_gradients,
+    hook_test_gradients,
+    skips_non_finite_steps,
+)
 from ._hooks import state, wrap
 
 keras = runtime.keras

@@ -8,7 +8,7 @@ does not exist (registration goes through ``get_custom_objects``).
 
 from .. import _capabilities as caps
 from ._common import refuse_layer_metrics
-from ._gradients import compiled_metric_objects, record_graph_gradients  # noqa: F401
+from ._gradients import compiled_metric_objects, record_graph_gradients, skips_non_finite_steps  # noqa: F401
 from .keras2 import (  # noqa: F401
     ACCEPTS_AUTO_REDUCTION,
     RUN_TF_FUNCTION_FLAG,
