@@ -82,6 +82,18 @@ class StateOrder:
         graph = ordering_graph()
         return dict(self._writes.get(graph, {})) if graph is not None else {}
 
+    def forget(self):
+        """Forget the writes built in the current graph: reads built from now on wait for the next write.
+
+        For a model compiled again: its loss and metrics are built anew, and a
+        read must not follow the previous compile's write (which needs that
+        compile's inputs fed).
+        """
+        graph = ordering_graph()
+        if graph is not None:
+            for table in (self._writes, self._waiting, self._owners):
+                table.pop(graph, None)
+
     def _rebuild(self, graph, key, owner):
         """``owner`` builds its write again: forget its previous write and the writes built after it."""
         history = self._owners.get(graph, {}).get(key, [])

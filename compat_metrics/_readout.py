@@ -69,6 +69,10 @@ class ReadoutMetric(Metric):
         """The scalar value of this step (ordered after the op that produced it)."""
         raise NotImplementedError
 
+    def _sources(self):
+        """The trackers (``ComponentTracker``) whose state :meth:`step_value` reads, where known."""
+        return []
+
     # False: a step whose value is not finite is not counted (GradientNorm under a loss-scale optimizer,
     # which skips such a step: its float16 gradients overflowed, the float32 ones are unknown).
     _counts_non_finite = True

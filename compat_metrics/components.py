@@ -292,6 +292,9 @@ class ComponentMetric(ReadoutMetric):
             self._source_tracker = found[0]
         return self._source_tracker
 
+    def _sources(self):
+        return [self._source_tracker] if self._source_tracker is not None else []
+
     def step_value(self):
         """The component's value stored by this step's loss."""
         return self._find_tracker().read(self.component)
@@ -517,3 +520,14 @@ def check_one_loss_per_output(loss, metrics, n_outputs):
                 f"own name, e.g. loss_a, loss_b = {kind}(name='loss_a'), {kind}(name='loss_b') with "
                 "loss={'a': loss_a, 'b': loss_b}, metrics={'a': loss_a.metrics(), 'b': loss_b.metrics()}. "
                 f"Received: loss={kind}(name={tracker.name!r}) for {uses} outputs")
+
+
+def forget_builds(arguments):
+    """Before a model is compiled (again): the trackers its ``loss`` and metrics use forget their builds in
+    this TF1-style graph, so the reads built by this compile follow this compile's writes."""
+    from ._readout import ReadoutMetric
+    for item in tf.nest.flatten(arguments):
+        trackers = [_tracker_of(item)] if _tracker_of(item) is not None else \
+            item._sources() if isinstance(item, ReadoutMetric) else []
+        for tracker in trackers:
+            tracker._order.forget()

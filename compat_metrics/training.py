@@ -16,7 +16,7 @@ from . import runtime
 from ._backend import impl
 from ._backend._common import library_custom_objects
 from ._errors import library_errors_first
-from .components import bind_component_metrics, check_one_loss_per_output
+from .components import bind_component_metrics, check_one_loss_per_output, forget_builds
 from .input_loss import bind_input_losses, input_losses
 from .training_metrics import (
     bind_gradient_metrics,
@@ -193,6 +193,7 @@ def compile(model, **kwargs):  # noqa: A001 - mirrors Model.compile
         if kwargs.get(key) is not None:
             kwargs[key] = restore_gradient_norms(kwargs[key])
     gradient_norms = _gradient_norms(kwargs)
+    forget_builds([kwargs.get(key) for key in ("loss", "metrics", "weighted_metrics")])
     with connecting(gradient_norms):  # TF1 Keras builds the metrics inside model.compile
         model.compile(**compile_kwargs(**kwargs))
     library_errors_first(model)

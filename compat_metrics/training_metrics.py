@@ -169,6 +169,9 @@ class GradientNorm(ReadoutMetric):
         self._gradient_source = True
         return self._norm_store.track("norm", tf.cast(norm, self.dtype))
 
+    def _sources(self):
+        return [self._norm_store]
+
     def step_value(self):
         """The norm :meth:`record` stored in this step."""
         if not self._gradient_source:

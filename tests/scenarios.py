@@ -222,3 +222,16 @@ def check_input_loss_sees_inputs_as_the_model_does():
     for x in ({"a": a[:, None], "b": b[:, None]}, [a[:, None], b[:, None]]):
         np.testing.assert_allclose(evaluate_dict(model, x, y, batch_size=n)["loss"], expected, rtol=1e-5,
                                    err_msg=type(x).__name__)
+
+
+def check_components_after_compiling_again():
+    """A model compiled a second time (a new learning rate, say) with the same ComponentLoss: its metrics read
+    the new build. TF 1.15 failed there ("You must feed a value for placeholder tensor 'head_target'"): the
+    reads of the second compile followed the first compile's write."""
+    model, loss = compiled_seed_model()
+    x, y = data()
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    metrics = loss.metrics() + [loss.metric("ce", reduction="last", name="ce_last")]
+    compat_metrics.compile(model, optimizer="sgd", loss=loss, metrics=metrics)
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    check_components_evaluate(model)

@@ -160,3 +160,7 @@ def test_mirrored_strategy_two_cpus_gives_single_device_values():
     # Equal batches of 16: the epoch value is the mean of per-batch NumPy values.
     np.testing.assert_allclose(results["ce"], np.mean(report["ce"]), rtol=1e-5)
     np.testing.assert_allclose(results["reg"], np.mean(report["reg"]), rtol=1e-5)
+
+
+def test_components_after_compiling_again():
+    scenarios.check_components_after_compiling_again()

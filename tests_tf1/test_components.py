@@ -147,3 +147,7 @@ def test_loss_made_before_clear_session_is_read_by_metrics_made_before_it_runs()
 @pytest.mark.parametrize("suffix", saving.save_formats())
 def test_component_loss_model_saves_and_loads_without_custom_objects(tmp_path, suffix):
     saving.check_component_model_roundtrip(tmp_path, suffix)
+
+
+def test_components_after_compiling_again():
+    scenarios.check_components_after_compiling_again()
