@@ -489,7 +489,7 @@ def bind_component_metrics(loss, metrics, output_names=()):
                         f"loss {metric.tracker_name!r}, and {len(named)} losses of the model have that name, so it "
                         "cannot tell which one. Give each loss its own name=... (and the metrics of each output "
                         "by output: metrics={'a': loss_a.metrics(), ...}), then save the model again. "
-                        f"Received: metrics={metrics!r}")
+                        f"Received: losses named {[tracker.name for tracker in trackers]}")
                 if named:
                     metric._source_tracker = named[0]
 

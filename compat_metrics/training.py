@@ -175,7 +175,11 @@ def compile(model, **kwargs):  # noqa: A001 - mirrors Model.compile
             whose outputs are not known at compile time raises at its first
             step); on Keras 3, a list of ``metrics`` holding an
             ``average=None`` score does not have one entry per output of a
-            multi-output model.
+            multi-output model; two metrics of one name in one argument (and
+            output), or a metric named ``loss``; one component loss given for
+            several outputs while its metrics are compiled; in graph mode a
+            layer logging a metric that is called twice (on TF 1.15 also one
+            inside a nested model), which Keras would misreport there.
     """
     runtime.check_graph_mode_supported("compat_metrics.compile")
     impl.check_step_overrides(model)

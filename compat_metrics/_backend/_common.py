@@ -218,7 +218,7 @@ def _rank(value):
     shape = getattr(value, "shape", None)
     try:
         return len(shape)
-    except TypeError:  # a TensorShape of unknown rank
+    except (TypeError, ValueError):  # no shape, or a TensorShape of unknown rank
         return None
 
 
