@@ -345,7 +345,7 @@ def _check_declared_are_tracked(call):
                 f"{type(self).__name__}.call did not track declared component(s) {missing}: their metrics would read nothing. Call "
                 f"self.track({missing[0]!r}, value) in call() (its value is usually part of the returned loss), or "
                 "remove it from components=.")
-        return result
+        return impl.reducible_loss_value(self, result)
 
     wrapped._compat_checks_tracked = True
     return wrapped

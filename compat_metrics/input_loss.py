@@ -89,7 +89,7 @@ class InputLoss(impl.Loss):
 
     def call(self, y_true, y_pred):
         """Keras's two-argument ``call``: adds the current inputs."""
-        return self.call_with_inputs(self._current_inputs(), y_true, y_pred)
+        return impl.reducible_loss_value(self, self.call_with_inputs(self._current_inputs(), y_true, y_pred))
 
 
 def input_losses(loss):

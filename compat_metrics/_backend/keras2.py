@@ -228,6 +228,11 @@ def layer_add_metric(layer, value, name):
     layer.add_metric(value, aggregation="mean", name=name)
 
 
+def reducible_loss_value(loss, value):
+    """Keras 2 reduces a scalar ``call`` result like per-sample values (``tf.distribute`` included): unchanged."""
+    return value
+
+
 def check_layer_metrics(model):
     """Graph mode logs only the last call of a layer called twice that adds metrics: refused there."""
     if runtime.in_graph_mode():

@@ -412,6 +412,22 @@ def distinct_output_names(layer, outputs):
     return type(outputs)(renamed)
 
 
+_REPLICA_SCALED_REDUCTIONS = ("sum_over_batch_size", "mean", "mean_with_sample_weight")
+
+
+def reducible_loss_value(loss, value):
+    """A scalar ``call`` result as one value in a vector, which Keras 3 reduces as it does per-sample values.
+
+    Keras 3 returns a scalar ``call`` result unreduced, so under
+    ``tf.distribute`` it skips the division by the number of replicas: with
+    two replicas a ComponentLoss's logged loss and applied gradient were
+    twice the one-device values (loss 2.409 where one device gives 1.204).
+    """
+    if loss.reduction in _REPLICA_SCALED_REDUCTIONS and len(getattr(value, "shape", (None,))) == 0:
+        return tf.reshape(value, [1])
+    return value
+
+
 def check_layer_metrics(model):
     """Keras 3 logs the mean of every call of a layer's metric, nested models included: nothing to check."""
 

@@ -28,6 +28,7 @@ from .keras2 import (  # noqa: F401
     load_model,
     metrics_per_output,
     new_state_variable,
+    reducible_loss_value,
     register_serializable,
     step_loss,
     step_metrics,
