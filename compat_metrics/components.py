@@ -345,7 +345,7 @@ def _check_declared_are_tracked(call):
                 f"{type(self).__name__}.call did not track declared component(s) {missing}: their metrics would read nothing. Call "
                 f"self.track({missing[0]!r}, value) in call() (its value is usually part of the returned loss), or "
                 "remove it from components=.")
-        return impl.reducible_loss_value(self, result)
+        return impl.reducible_loss_value(self, result) if getattr(self, "_reducing", False) else result
 
     wrapped._compat_checks_tracked = True
     return wrapped
@@ -392,7 +392,11 @@ class ComponentLoss(impl.Loss):
     def __call__(self, *args, **kwargs):
         # Checked here too, before Keras runs call (through AutoGraph, which would bury the message).
         self.tracker._check_built_once()
-        return super().__call__(*args, **kwargs)
+        self._reducing = True  # call's value goes to Keras's reduction (see impl.reducible_loss_value)
+        try:
+            return super().__call__(*args, **kwargs)
+        finally:
+            self._reducing = False
 
     def track(self, component, value):
         """See :meth:`ComponentTracker.track`."""

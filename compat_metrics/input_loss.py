@@ -89,7 +89,15 @@ class InputLoss(impl.Loss):
 
     def call(self, y_true, y_pred):
         """Keras's two-argument ``call``: adds the current inputs."""
-        return impl.reducible_loss_value(self, self.call_with_inputs(self._current_inputs(), y_true, y_pred))
+        value = self.call_with_inputs(self._current_inputs(), y_true, y_pred)
+        return impl.reducible_loss_value(self, value) if getattr(self, "_reducing", False) else value
+
+    def __call__(self, *args, **kwargs):
+        self._reducing = True  # call's value goes to Keras's reduction (see impl.reducible_loss_value)
+        try:
+            return super().__call__(*args, **kwargs)
+        finally:
+            self._reducing = False
 
 
 def input_losses(loss):
